@@ -1,0 +1,71 @@
+"""Command line: `python3 main.py [synth|check]` in the repo root.
+
+synth (the default, and what `cdktf synth` runs): check users.json and settings.json, then
+write generated/. check: the same checks, writing nothing.
+Exit status: 0 done, 1 the input has problems (all listed, nothing written), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .check import check_users
+from .model import Directory, build_directory
+from .parse import load_json
+from .problems import Problem
+from .report import format_problems
+from .settings import Settings, load_settings
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path
+
+    @property
+    def users(self) -> Path:
+        return self.root / "users.json"
+
+    @property
+    def settings(self) -> Path:
+        return self.root / "settings.json"
+
+    @property
+    def generated(self) -> Path:
+        return self.root / "generated"
+
+
+def load(paths: Paths) -> tuple[Directory | None, Settings | None, list[Problem]]:
+    """users.json + settings.json -> validated model, or every problem in both files."""
+    settings, problems = load_settings(paths.settings)
+    data, parse_problems = load_json(paths.users, "users.json")
+    problems += parse_problems
+    if data is not None:
+        problems += check_users(data, settings or Settings.defaults(), "users.json")
+    if problems or settings is None:
+        return None, None, problems
+    return build_directory(data, settings), settings, []
+
+
+def main(argv: list[str] | None = None, root: Path | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="main.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", nargs="?", default="synth", choices=["synth", "check"])
+    args = parser.parse_args(argv)
+    paths = Paths(root or Path.cwd())
+
+    directory, settings, problems = load(paths)
+    if problems:
+        sys.stderr.write(format_problems(problems))
+        return 1
+    if args.command == "check":
+        print(f"users.json: {len(directory.users)} users, {len(directory.groups)} groups: OK")
+        return 0
+
+    from .synth import render, write_module
+
+    changed = write_module(paths.generated, render(directory, settings))
+    print(f"generated/: {', '.join(changed) + ' updated' if changed else 'up to date'} "
+          f"({len(directory.users)} users, {len(directory.groups)} groups)")
+    return 0

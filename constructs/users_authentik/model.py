@@ -1,0 +1,55 @@
+"""The validated model: what the constructs are built from. Plain, frozen, sorted."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    name: str
+    email: str
+    groups: tuple[str, ...]  # sorted; the superuser group is not listed here
+    is_admin: bool
+    active: bool
+    path: str
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    attributes: str  # JSON text, as the provider takes it; keys sorted
+
+
+@dataclass(frozen=True)
+class Directory:
+    users: tuple[User, ...]  # sorted by username
+    groups: tuple[Group, ...]  # sorted by name
+
+    @property
+    def admins(self) -> tuple[User, ...]:
+        return tuple(u for u in self.users if u.is_admin)
+
+
+def build_directory(data: dict[str, Any], settings: Settings) -> Directory:
+    """Only called on a document that passed every check."""
+    users = tuple(
+        User(username=name, name=entry["name"], email=entry["email"],
+             groups=tuple(sorted(entry.get("groups", []))),
+             is_admin=entry.get("is_admin", False), active=entry.get("active", True),
+             path=entry.get("path", settings.users.path))
+        for name, entry in sorted(data["users"].items()))
+    declared = data.get("groups")
+    if declared is None:
+        # Without a groups section, the groups are the ones users name.
+        declared = {g: {} for u in users for g in u.groups}
+    groups = tuple(
+        Group(name=name, attributes=json.dumps(meta.get("attributes", {}), sort_keys=True,
+                                               separators=(",", ":"), ensure_ascii=False))
+        for name, meta in sorted(declared.items()))
+    return Directory(users=users, groups=groups)

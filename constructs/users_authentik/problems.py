@@ -1,0 +1,46 @@
+"""Errors as values: every check returns Problems; the report prints them all at once."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def where(*path: str | int) -> str:
+    """A readable location such as `users.stefan.email` or `users["a.b"].groups[1]`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _PLAIN_KEY.match(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{_quote(part)}]"
+    return out or "(top level)"
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One user mistake: which file, where in it, what is wrong, how to fix it."""
+
+    file: str
+    location: str
+    problem: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.location}: {self.problem}\n    fix: {self.fix}"
+
+
+class ProblemsFound(Exception):
+    """Raised at the edge (cli) only; everything below returns lists of Problems."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems

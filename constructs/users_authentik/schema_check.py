@@ -1,0 +1,76 @@
+"""Check a parsed document against one of the project's JSON Schemas.
+
+jsonschema's own messages are written for programmers; each error is turned into a
+Problem with a location, what is wrong and a fix. Rules may carry `x-problem` / `x-fix`
+next to the constraint in the schema, so the message lives beside the rule it explains.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .problems import Problem, where
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+
+_TYPE_NAMES = {"object": "an object {…}", "array": "a list […]", "string": "a string",
+               "boolean": "true or false", "integer": "a whole number", "number": "a number"}
+
+
+@lru_cache(maxsize=None)
+def load_schema(name: str) -> dict[str, Any]:
+    return json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
+
+
+def check_schema(data: Any, schema_name: str, file: str) -> list[Problem]:
+    from jsonschema import Draft202012Validator  # imported here: only checks need it
+
+    validator = Draft202012Validator(load_schema(schema_name))
+    problems = {_to_problem(err, file) for err in validator.iter_errors(data)}
+    return sorted(problems)
+
+
+def _to_problem(err: Any, file: str) -> Problem:
+    path = list(err.absolute_path)
+    hint = err.schema if isinstance(err.schema, dict) else {}
+    kind = err.validator
+    if "propertyNames" in err.relative_schema_path:
+        # The error is about a key, not a value: point at the key itself.
+        key = err.instance
+        return Problem(file, where(*path, str(key)),
+                       f"{json.dumps(key)} {hint.get('x-problem', 'is not an allowed name')}",
+                       hint.get("x-fix", "rename it"))
+    loc = where(*path)
+    if kind == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        unknown = sorted(set(err.instance) - set(allowed))
+        key = unknown[0] if unknown else "?"
+        close = difflib.get_close_matches(key, allowed, n=1)
+        suggestion = f' (did you mean "{close[0]}"?)' if close else ""
+        return Problem(file, where(*path, key),
+                       f'unknown key "{key}"{suggestion}',
+                       f"remove it or correct its spelling; allowed keys: {', '.join(allowed)}")
+    if kind == "required":
+        missing = err.message.split("'")[1]
+        sub = err.schema.get("properties", {}).get(missing, {})
+        return Problem(file, where(*path, missing), f'"{missing}" is missing',
+                       sub.get("x-fix", f'add "{missing}"'))
+    if kind == "not":
+        return Problem(file, loc, f"is not allowed: {hint.get('x-problem', 'forbidden key')}",
+                       hint.get("x-fix", "remove it"))
+    if kind == "type":
+        want = err.validator_value
+        want = " or ".join(_TYPE_NAMES.get(t, t) for t in (want if isinstance(want, list) else [want]))
+        return Problem(file, loc, f"must be {want}, not {json.dumps(err.instance)[:60]}",
+                       hint.get("x-fix", f"write {want} here"))
+    if kind == "uniqueItems":
+        return Problem(file, loc, "lists the same entry more than once",
+                       hint.get("x-fix", "list each entry once"))
+    if kind in ("pattern", "minLength", "maxLength", "format"):
+        return Problem(file, loc, f"{json.dumps(err.instance)[:80]} {hint.get('x-problem', 'is not allowed here')}",
+                       hint.get("x-fix", err.message))
+    return Problem(file, loc, err.message, hint.get("x-fix", "see the schema's description of this key"))

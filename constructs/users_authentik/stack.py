@@ -1,0 +1,23 @@
+"""The stack: provider, groups, users, outputs. Built from settings only; the per-user
+rows are written beside it as locals (synth.py), so its size never grows with users.json."""
+
+from __future__ import annotations
+
+from .groups import Groups
+from .provider import App, AuthentikProvider, TerraformOutput, TerraformStack
+from .settings import Settings
+from .users import Users
+
+STACK_NAME = "users-authentik"
+
+
+class UsersAuthentikStack(TerraformStack):
+    def __init__(self, scope: App, settings: Settings):
+        super().__init__(scope, STACK_NAME)
+        AuthentikProvider(self, "authentik", version=settings.provider.version)
+        self.groups = Groups(self, "directory-groups", superuser_group=settings.users.superuser_group)
+        self.users = Users(self, "directory-users", groups=self.groups)
+        TerraformOutput(self, "user_ids", description="Authentik user id (pk) by username",
+                        value="${{for name, u in " + self.users.users.address + " : name => u.id}}")
+        TerraformOutput(self, "group_ids", description="Authentik group id (uuid) by group name",
+                        value="${{for name, g in " + self.groups.groups.address + " : name => g.id}}")
