@@ -46,8 +46,10 @@ def _to_problem(err: Any, file: str) -> Problem:
                        hint.get("x-fix", "rename it"))
     loc = where(*path)
     if kind == "additionalProperties":
-        allowed = sorted(err.schema.get("properties", {}))
-        unknown = sorted(set(err.instance) - set(allowed))
+        properties = err.schema.get("properties", {})
+        unknown = sorted(set(err.instance) - set(properties))
+        # Keys the schema forbids outright ("not": {}) are known but never allowed.
+        allowed = sorted(k for k, sub in properties.items() if "not" not in sub)
         key = unknown[0] if unknown else "?"
         close = difflib.get_close_matches(key, allowed, n=1)
         suggestion = f' (did you mean "{close[0]}"?)' if close else ""

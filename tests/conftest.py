@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT, copy_project
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A scratch copy of the project whose users.json a test may change."""
+    return copy_project(tmp_path / "checkout")
+
+
+@pytest.fixture(scope="session")
+def example_module(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """generated/ freshly synthesized from the committed users.json, once per session."""
+    from helpers import run_main
+
+    root = copy_project(tmp_path_factory.mktemp("example"))
+    shutil.rmtree(root / "generated", ignore_errors=True)
+    result = run_main(root)
+    assert result.returncode == 0, result.stderr
+    return root / "generated"
+
+
+def pytest_report_header() -> str:
+    return f"users-authentik at {ROOT}"

@@ -1,0 +1,89 @@
+"""Shared test helpers: a scratch copy of the project, running main.py, reading generated/."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+# What a checkout needs to run main.py (tests never read outside the repo).
+PROJECT_FILES = ("main.py", "cdktf.json", "users.json", "settings.json", "constructs", "schemas", "generated")
+
+sys.path.insert(0, str(ROOT / "constructs"))
+
+
+def copy_project(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def run_main(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20", **(env or {})}
+    full_env.pop("CDKTF_OUTDIR", None)
+    return subprocess.run([sys.executable, str(root / "main.py"), *args], cwd=root,
+                          capture_output=True, text=True, env=full_env, timeout=120)
+
+
+def tree_digest(path: Path) -> dict[str, str]:
+    """File name -> sha256 of every file under path (empty dict if it does not exist)."""
+    if not path.exists():
+        return {}
+    return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def module(generated: Path) -> dict[str, Any]:
+    """All *.tf.json files of a module merged the way Terraform reads them."""
+    merged: dict[str, Any] = {}
+    for f in sorted(generated.glob("*.tf.json")):
+        for block, body in read_json(f).items():
+            if block == "//":
+                continue
+            if isinstance(body, list):  # import, moved: lists of blocks
+                merged.setdefault(block, []).extend(body)
+                continue
+            target = merged.setdefault(block, {})
+            for key, value in body.items():
+                if block in ("resource", "data"):  # TYPE -> NAME -> body
+                    target.setdefault(key, {}).update(value)
+                else:
+                    target[key] = value
+    return merged
+
+
+def addresses(generated: Path) -> set[str]:
+    """Resource addresses the module would create, expanding for_each over its locals."""
+    mod = module(generated)
+    local = mod.get("locals", {})
+    out = set()
+    for prefix, block in (("", "resource"), ("data.", "data")):
+        for rtype, named in mod.get(block, {}).items():
+            for name, body in named.items():
+                each = body.get("for_each")
+                if each is None:
+                    out.add(f"{prefix}{rtype}.{name}")
+                    continue
+                assert each.startswith("${local.") and each.endswith("}"), each
+                for key in local[each[len("${local."):-1]]:
+                    out.add(f"{prefix}{rtype}.{name}[{json.dumps(key, ensure_ascii=False)}]")
+    return out

@@ -1,0 +1,184 @@
+"""Bad input: every mistake is reported (file, location, problem, fix), all at once, with
+exit status 1 and generated/ left byte-identical."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from helpers import read_json, run_main, tree_digest, write_json
+from users_authentik.cli import main
+
+EXAMPLE = {
+    "users": {
+        "stefan": {"name": "Stefan Zhelev", "email": "stefan@stefanzhelev.com",
+                   "groups": ["admins"], "is_admin": True},
+        "ada": {"name": "Ada Lovelace", "email": "ada@example.org", "groups": ["dev"]},
+    }
+}
+
+
+def edit(fn: Callable[[dict[str, Any]], Any]) -> str:
+    doc = copy.deepcopy(EXAMPLE)
+    fn(doc)
+    return json.dumps(doc, indent=2)
+
+
+def set_(path: str, value: Any) -> str:
+    def apply(doc: dict[str, Any]) -> None:
+        *parents, last = path.split("/")
+        node = doc
+        for p in parents:
+            node = node[p]
+        node[last] = value
+    return edit(apply)
+
+
+def drop(path: str) -> str:
+    def apply(doc: dict[str, Any]) -> None:
+        *parents, last = path.split("/")
+        node = doc
+        for p in parents:
+            node = node[p]
+        del node[last]
+    return edit(apply)
+
+
+LONG = "a" * 151
+
+# (id, users.json text, substrings the report must contain)
+CASES = [
+    ("missing-comma", '{\n  "users": {\n    "a": {"name": "A" "email": "a@b.c"}\n  }\n}',
+     ["users.json: line 3, column", "not valid JSON", "fix:"]),
+    ("trailing-comma", '{"users": {},}', ["line 1, column", "not valid JSON"]),
+    ("empty-file", "", ["line 1, column 1", "not valid JSON"]),
+    ("duplicate-username",
+     '{\n "users": {\n  "stefan": {"name": "S", "email": "s@x.org", "is_admin": true},\n'
+     '  "stefan": {"name": "T", "email": "t@x.org", "is_admin": true}\n }\n}',
+     ['the key "stefan" appears twice', "line 4", "merge the two"]),
+    ("top-level-list", "[]", ["(top level)", "must be an object"]),
+    ("users-missing", "{}", ['users: "users" is missing']),
+    ("users-not-object", '{"users": []}', ["users: must be an object"]),
+    ("unknown-top-level", edit(lambda d: d.update(user={})), ['unknown key "user"', 'did you mean "users"']),
+    ("user-not-object", set_("users/ada", "Ada"), ["users.ada: must be an object"]),
+    ("name-missing", drop("users/ada/name"), ['users.ada.name: "name" is missing', "display name"]),
+    ("email-missing", drop("users/ada/email"), ['users.ada.email: "email" is missing']),
+    ("email-malformed", set_("users/ada/email", "ada-at-example"), ['users.ada.email: "ada-at-example" is not an email address', "name@domain"]),
+    ("email-not-string", set_("users/ada/email", 42), ["users.ada.email: must be a string"]),
+    ("typo-key", edit(lambda d: d["users"]["ada"].update(emial="x@y.z")), ['users.ada.emial: unknown key "emial"', 'did you mean "email"',
+      "allowed keys: active, email, groups, is_admin, name, path\n"]),
+    ("password", set_("users/ada/password", "hunter2"), ["users.ada.password: is not allowed", "never be stored in git", "enrollment flow"]),
+    ("is-admin-string", set_("users/ada/is_admin", "yes"), ["users.ada.is_admin: must be true or false", "without quotes"]),
+    ("active-string", set_("users/ada/active", "false"), ["users.ada.active: must be true or false"]),
+    ("groups-string", set_("users/ada/groups", "dev"), ["users.ada.groups: must be a list"]),
+    ("groups-duplicate", set_("users/ada/groups", ["dev", "dev"]), ["users.ada.groups: lists the same entry more than once"]),
+    ("group-empty", set_("users/ada/groups", [""]), ['users.ada.groups[0]: "" is not a usable group name']),
+    ("group-spaces", set_("users/ada/groups", ["dev "]), ['users.ada.groups[0]: "dev " is not a usable group name', "leading or trailing"]),
+    ("username-space", edit(lambda d: d["users"].update({"ada lovelace": d["users"].pop("ada")})),
+     ['users["ada lovelace"]: "ada lovelace" is not a username Authentik accepts', "@ . + - _"]),
+    ("username-long", edit(lambda d: d["users"].update({LONG: d["users"].pop("ada")})),
+     [f'users.{LONG}: "{LONG}" is not a username Authentik accepts', "150"]),
+    ("reserved-akadmin", edit(lambda d: d["users"].update(akadmin=d["users"].pop("ada"))),
+     ["users.akadmin: \"akadmin\" is an account Authentik creates", "break-glass", "remove this entry"]),
+    ("reserved-outpost", edit(lambda d: d["users"].update({"ak-outpost-1234": d["users"].pop("ada")})),
+     ['users.ak-outpost-1234: "ak-outpost-1234" is an account Authentik creates']),
+    ("reserved-anonymous", edit(lambda d: d["users"].update(AnonymousUser=d["users"].pop("ada"))),
+     ['users.AnonymousUser: "AnonymousUser" is an account Authentik creates']),
+    ("duplicate-email", set_("users/ada/email", "Stefan@StefanZhelev.com"),
+     ['users.stefan.email: "stefan@stefanzhelev.com" is already the email of user "ada"', "ignoring case"]),
+    ("case-clash", edit(lambda d: d["users"].update(Ada=dict(d["users"]["ada"], email="ada2@example.org"))),
+     ['users.ada: differs from user "Ada" only in upper/lower case']),
+    ("no-admin", set_("users/stefan/is_admin", False), ['users: no active user has "is_admin": true', "break-glass"]),
+    ("only-admin-suspended", set_("users/stefan/active", False), ['no active user has "is_admin": true']),
+    ("unknown-group", edit(lambda d: d.update(groups={"admins": {}, "developers": {}})),
+     ['users.ada.groups[0]: group "dev" is not declared', 'add "dev": {} to "groups"']),
+    ("group-typo", edit(lambda d: (d.update(groups={"admins": {}, "dev": {}}), d["users"]["ada"].update(groups=["devv"]))),
+     ['group "devv" is not declared', 'did you mean "dev"?']),
+    ("superuser-group-in-groups", set_("users/ada/groups", ["authentik Admins"]),
+     ['users.ada.groups[0]: "authentik Admins" is the superuser group', '"is_admin": true']),
+    ("superuser-group-declared", edit(lambda d: d.update(groups={"admins": {}, "dev": {}, "authentik Admins": {}})),
+     ['groups["authentik Admins"]: "authentik Admins" is the superuser group']),
+    ("path-space", set_("users/ada/path", "my users"), ['users.ada.path: "my users" is not an Authentik user path']),
+    ("group-attributes-list", edit(lambda d: d.update(groups={"admins": {"attributes": []}, "dev": {}})),
+     ["groups.admins.attributes: must be an object"]),
+    ("group-unknown-key", edit(lambda d: d.update(groups={"admins": {"is_superuser": True}, "dev": {}})),
+     ['groups.admins.is_superuser: unknown key "is_superuser"']),
+]
+
+
+@pytest.mark.parametrize("text,expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_users_json_is_refused(project: Path, capsys: pytest.CaptureFixture[str],
+                                   text: str, expected: list[str]) -> None:
+    before = tree_digest(project / "generated")
+    (project / "users.json").write_text(text, encoding="utf-8")
+    assert main([], root=project) == 1
+    err = capsys.readouterr().err
+    for fragment in expected:
+        assert fragment in err, f"{fragment!r} not in:\n{err}"
+    assert "users.json: " in err and "\n    fix: " in err
+    assert "nothing was written to generated/" in err
+    assert tree_digest(project / "generated") == before
+
+
+def test_every_problem_is_reported_at_once(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def many(d: dict[str, Any]) -> None:
+        d["users"]["ada"]["email"] = "nope"
+        d["users"]["ada"]["password"] = "x"
+        d["users"]["stefan"]["is_admin"] = False
+        d["users"]["akadmin"] = {"name": "A", "email": "a@b.cd"}
+    (project / "users.json").write_text(edit(many))
+    assert main([], root=project) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n    fix: ") == 4
+    assert "4 problems found" in err
+
+
+def test_settings_problems_are_reported_with_users_problems(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_json(project / "settings.json", {"provider": {"version": "latest", "source": "x"}})
+    (project / "users.json").write_text(set_("users/ada/email", "bad"))
+    before = tree_digest(project / "generated")
+    assert main([], root=project) == 1
+    err = capsys.readouterr().err
+    assert 'settings.json: provider.version: "latest" is not an exact provider version' in err
+    assert 'settings.json: provider.source: unknown key "source"' in err
+    assert "users.json: users.ada.email" in err
+    assert tree_digest(project / "generated") == before
+
+
+def test_missing_users_json_is_a_clear_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "users.json").unlink()
+    assert main([], root=project) == 1
+    assert "users.json: (file): not found" in capsys.readouterr().err
+
+
+def test_check_command_writes_nothing(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+    shutil.rmtree(project / "generated")
+    assert main(["check"], root=project) == 0
+    assert "OK" in capsys.readouterr().out
+    assert not (project / "generated").exists()
+
+
+def test_real_process_exits_1_without_traceback(project: Path) -> None:
+    before = tree_digest(project / "generated")
+    (project / "users.json").write_text('{"users": {"ada": {"name": "A", "email": "a@b.cd", "password": "p"}}}')
+    result = run_main(project)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    assert "users.ada.password" in result.stderr
+    assert tree_digest(project / "generated") == before
+
+
+def test_valid_edits_are_accepted(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The rules are not so strict that ordinary entries fail (guards the cases above)."""
+    def ok(d: dict[str, Any]) -> None:
+        d["users"]["jo.doe+ops@corp"] = {"name": "Jo", "email": "jo@corp.example", "active": False,
+                                        "path": "users/ops", "groups": ["dev", "on call"]}
+        d["groups"] = {"admins": {}, "dev": {"attributes": {"netbird": True}}, "on call": {}}
+    (project / "users.json").write_text(edit(ok))
+    assert main(["check"], root=project) == 0, capsys.readouterr().err
+    assert read_json(project / "users.json")["groups"]["dev"]["attributes"] == {"netbird": True}
