@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from helpers import module, read_json, run_main, write_json
+from helpers import ROOT, module, read_json, run_main, write_json
 
 
 def test_example_module_has_users_groups_and_admin_lookup(example_module: Path) -> None:
@@ -66,9 +66,16 @@ def test_superuser_group_is_a_setting(project: Path) -> None:
 def test_no_secret_backend_or_machine_path_in_generated(example_module: Path) -> None:
     text = "".join(p.read_text() for p in sorted(example_module.glob("*")))
     assert str(example_module.parent) not in text
-    for needle in ("password", "token", "backend", "/tmp", "/root", "/home"):
+    for needle in ("/tmp", "/root", "/home", "/work"):
         assert needle not in text, needle
-    assert "terraform" in module(example_module) and "backend" not in module(example_module)["terraform"]
+    mod = module(example_module)
+    assert "backend" not in mod["terraform"]
+    facts = read_json(ROOT / "schemas" / "vendor" / "authentik-provider" / "schema-v2026.5.0.json")
+    for kind, table in (("resource", "resources"), ("data", "data_sources")):
+        for rtype, named in mod[kind].items():
+            sensitive = {a for a, info in facts[table][rtype][""].items() if info["sensitive"]}
+            for name, body in named.items():
+                assert not sensitive & set(body), f"{rtype}.{name} sets {sensitive & set(body)}"
 
 
 def test_outputs_map_names_to_ids(example_module: Path) -> None:

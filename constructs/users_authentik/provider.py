@@ -19,9 +19,6 @@ from cdktf import (App, TerraformDataSource, TerraformOutput, TerraformProvider,
                    TerraformProviderGeneratorMetadata, TerraformResource, TerraformStack)
 from constructs import Construct
 
-__all__ = ["App", "Construct", "TerraformOutput", "TerraformStack", "AuthentikProvider",
-           "Resource", "DataSource", "RESOURCES", "DATA_SOURCES",
-           "User", "UserConfig", "Group", "GroupConfig", "DataGroup", "DataGroupConfig"]
 
 PROVIDER_SOURCE = "goauthentik/authentik"
 
@@ -62,14 +59,14 @@ class _Element:
     CONFIG: ClassVar[type]
     ADDRESS_PREFIX: ClassVar[str] = ""
 
-    def _setup(self, id: str, config: Any, for_each: Expr | None) -> None:
+    def _setup(self, name: str, config: Any, for_each: Expr | None) -> None:
         if not isinstance(config, self.CONFIG):
             raise TypeError(f"{type(self).__name__} takes a {self.CONFIG.__name__}")
         self._attrs = _attributes(config)
         # Logical ids are resource addresses; set them exactly so a refactor of the
         # construct tree can never rename (and so re-create) anything.
-        self.override_logical_id(id)
-        self.address = f"{self.ADDRESS_PREFIX}{self.TYPE}.{id}"
+        self.override_logical_id(name)
+        self.address = f"{self.ADDRESS_PREFIX}{self.TYPE}.{name}"
         if for_each is not None:
             self.add_override("for_each", for_each)
 
@@ -86,9 +83,10 @@ class Resource(_Element, TerraformResource):
         super().__init_subclass__(**kw)
         RESOURCES[cls.TYPE] = cls
 
-    def __init__(self, scope: Construct, id: str, config: Any, *, for_each: Expr | None = None):
-        TerraformResource.__init__(self, scope, id, terraform_resource_type=self.TYPE)
-        self._setup(id, config, for_each)
+    def __init__(self, scope: Construct, name: str, config: Any, *, for_each: Expr | None = None):
+        # Construct ids must be unique per scope across types; addresses only per type.
+        TerraformResource.__init__(self, scope, f"{self.TYPE}.{name}", terraform_resource_type=self.TYPE)
+        self._setup(name, config, for_each)
 
 
 class DataSource(_Element, TerraformDataSource):
@@ -98,9 +96,9 @@ class DataSource(_Element, TerraformDataSource):
         super().__init_subclass__(**kw)
         DATA_SOURCES[cls.TYPE] = cls
 
-    def __init__(self, scope: Construct, id: str, config: Any, *, for_each: Expr | None = None):
-        TerraformDataSource.__init__(self, scope, id, terraform_resource_type=self.TYPE)
-        self._setup(id, config, for_each)
+    def __init__(self, scope: Construct, name: str, config: Any, *, for_each: Expr | None = None):
+        TerraformDataSource.__init__(self, scope, f"data.{self.TYPE}.{name}", terraform_resource_type=self.TYPE)
+        self._setup(name, config, for_each)
 
 
 # --- users and groups -------------------------------------------------------------
@@ -142,3 +140,242 @@ class DataGroupConfig:
 class DataGroup(DataSource):
     TYPE = "authentik_group"
     CONFIG = DataGroupConfig
+
+
+# --- flows, stages, policies, brand ----------------------------------------------
+# Flows are referenced by `uuid` (their `id` is the slug); everything else by `id`.
+
+@dataclass(frozen=True)
+class FlowConfig:
+    name: Str
+    slug: Str
+    title: Str
+    designation: Str
+    authentication: Str | None = None
+    policy_engine_mode: Str | None = None
+
+
+class Flow(Resource):
+    TYPE = "authentik_flow"
+    CONFIG = FlowConfig
+
+
+@dataclass(frozen=True)
+class DataFlowConfig:
+    slug: Str
+
+
+class DataFlow(DataSource):
+    """Looks up a flow Authentik ships (never changes it). Its `id` is the flow's uuid."""
+    TYPE = "authentik_flow"
+    CONFIG = DataFlowConfig
+
+
+@dataclass(frozen=True)
+class FlowStageBindingConfig:
+    target: Str  # flow uuid
+    stage: Str
+    order: Num
+    evaluate_on_plan: Bool | None = None
+    re_evaluate_policies: Bool | None = None
+    policy_engine_mode: Str | None = None
+    invalid_response_action: Str | None = None
+
+
+class FlowStageBinding(Resource):
+    TYPE = "authentik_flow_stage_binding"
+    CONFIG = FlowStageBindingConfig
+
+
+@dataclass(frozen=True)
+class PolicyExpressionConfig:
+    name: Str
+    expression: Str
+
+
+class PolicyExpression(Resource):
+    TYPE = "authentik_policy_expression"
+    CONFIG = PolicyExpressionConfig
+
+
+@dataclass(frozen=True)
+class PolicyBindingConfig:
+    target: Str  # a flow-stage binding's id: policies bind to bindings, not stages
+    order: Num
+    policy: Str | None = None
+    failure_result: Bool | None = None
+    negate: Bool | None = None
+    timeout: Num | None = None
+
+
+class PolicyBinding(Resource):
+    TYPE = "authentik_policy_binding"
+    CONFIG = PolicyBindingConfig
+
+
+@dataclass(frozen=True)
+class StageIdentificationConfig:
+    name: Str
+    user_fields: StrList | None = None
+    case_insensitive_matching: Bool | None = None
+    pretend_user_exists: Bool | None = None
+    show_matched_user: Bool | None = None
+    passwordless_flow: Str | None = None  # flow uuid
+    webauthn_stage: Str | None = None  # passkey autofill (conditional UI)
+    recovery_flow: Str | None = None
+    enrollment_flow: Str | None = None
+
+
+class StageIdentification(Resource):
+    TYPE = "authentik_stage_identification"
+    CONFIG = StageIdentificationConfig
+
+
+@dataclass(frozen=True)
+class StageAuthenticatorValidateConfig:
+    name: Str
+    not_configured_action: Str
+    device_classes: StrList | None = None
+    configuration_stages: StrList | None = None
+    webauthn_user_verification: Str | None = None
+    last_auth_threshold: Str | None = None
+
+
+class StageAuthenticatorValidate(Resource):
+    TYPE = "authentik_stage_authenticator_validate"
+    CONFIG = StageAuthenticatorValidateConfig
+
+
+@dataclass(frozen=True)
+class StageAuthenticatorWebauthnConfig:
+    name: Str
+    friendly_name: Str | None = None
+    configure_flow: Str | None = None
+    user_verification: Str | None = None
+    resident_key_requirement: Str | None = None
+    authenticator_attachment: Str | None = None
+
+
+class StageAuthenticatorWebauthn(Resource):
+    TYPE = "authentik_stage_authenticator_webauthn"
+    CONFIG = StageAuthenticatorWebauthnConfig
+
+
+@dataclass(frozen=True)
+class StageAuthenticatorTotpConfig:
+    name: Str
+    friendly_name: Str | None = None
+    configure_flow: Str | None = None
+    digits: Str | None = None
+
+
+class StageAuthenticatorTotp(Resource):
+    TYPE = "authentik_stage_authenticator_totp"
+    CONFIG = StageAuthenticatorTotpConfig
+
+
+@dataclass(frozen=True)
+class StageAuthenticatorStaticConfig:
+    name: Str
+    friendly_name: Str | None = None
+    configure_flow: Str | None = None
+    token_count: Num | None = None
+
+
+class StageAuthenticatorStatic(Resource):
+    TYPE = "authentik_stage_authenticator_static"
+    CONFIG = StageAuthenticatorStaticConfig
+
+
+@dataclass(frozen=True)
+class StagePasswordConfig:
+    name: Str
+    backends: StrList
+    failed_attempts_before_cancel: Num | None = None
+
+
+class StagePassword(Resource):
+    TYPE = "authentik_stage_password"
+    CONFIG = StagePasswordConfig
+
+
+@dataclass(frozen=True)
+class StageUserLoginConfig:
+    name: Str
+    session_duration: Str | None = None
+    remember_me_offset: Str | None = None
+
+
+class StageUserLogin(Resource):
+    TYPE = "authentik_stage_user_login"
+    CONFIG = StageUserLoginConfig
+
+
+@dataclass(frozen=True)
+class StageEmailConfig:
+    name: Str
+    use_global_settings: Bool | None = None  # SMTP from Authentik's own settings: no secret here
+    template: Str | None = None
+    subject: Str | None = None
+    token_expiry: Str | None = None
+    activate_user_on_success: Bool | None = None
+
+
+class StageEmail(Resource):
+    TYPE = "authentik_stage_email"
+    CONFIG = StageEmailConfig
+
+
+@dataclass(frozen=True)
+class StagePromptFieldConfig:
+    name: Str
+    field_key: Str
+    label: Str
+    type: Str
+    required: Bool | None = None
+    placeholder: Str | None = None
+    order: Num | None = None
+
+
+class StagePromptField(Resource):
+    TYPE = "authentik_stage_prompt_field"
+    CONFIG = StagePromptFieldConfig
+
+
+@dataclass(frozen=True)
+class StagePromptConfig:
+    name: Str
+    fields: StrList
+
+
+class StagePrompt(Resource):
+    TYPE = "authentik_stage_prompt"
+    CONFIG = StagePromptConfig
+
+
+@dataclass(frozen=True)
+class StageUserWriteConfig:
+    name: Str
+    user_creation_mode: Str | None = None
+    create_users_as_inactive: Bool | None = None
+
+
+class StageUserWrite(Resource):
+    TYPE = "authentik_stage_user_write"
+    CONFIG = StageUserWriteConfig
+
+
+@dataclass(frozen=True)
+class BrandConfig:
+    domain: Str
+    default: Bool | None = None
+    branding_title: Str | None = None
+    flow_authentication: Str | None = None
+    flow_recovery: Str | None = None
+    flow_invalidation: Str | None = None
+    flow_user_settings: Str | None = None
+
+
+class Brand(Resource):
+    TYPE = "authentik_brand"
+    CONFIG = BrandConfig

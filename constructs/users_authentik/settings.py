@@ -6,12 +6,12 @@ setting and its default, and this module only gives them typed names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from .parse import load_json
-from .problems import Problem
+from .problems import Problem, where
 from .schema_check import check_schema, load_schema
 
 SCHEMA = "settings.schema.json"
@@ -29,9 +29,56 @@ class UserSettings:
 
 
 @dataclass(frozen=True)
+class BrandSettings:
+    domain: str
+    title: str
+    user_settings_flow: str | None
+    invalidation_flow: str | None
+
+
+@dataclass(frozen=True)
+class FlowSettings:
+    slug: str
+    title: str
+
+
+@dataclass(frozen=True)
+class FlowsSettings:
+    name_prefix: str
+    passwordless: FlowSettings
+    login: FlowSettings
+    enrollment: FlowSettings
+    recovery: FlowSettings
+    webauthn_setup: FlowSettings
+    totp_setup: FlowSettings
+    static_setup: FlowSettings
+
+    def all(self) -> dict[str, FlowSettings]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.type == "FlowSettings"}
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    duration: str
+    remember_me_offset: str
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    recovery_token_expiry: str
+    enrollment_token_expiry: str
+    recovery_subject: str
+    enrollment_subject: str
+
+
+@dataclass(frozen=True)
 class Settings:
     provider: ProviderSettings
     users: UserSettings
+    brand: BrandSettings
+    flows: FlowsSettings
+    session: SessionSettings
+    email: EmailSettings
 
     @classmethod
     def defaults(cls) -> "Settings":
@@ -52,8 +99,27 @@ def with_defaults(data: Any, schema: dict[str, Any]) -> Any:
 
 
 def _build(data: dict[str, Any]) -> Settings:
-    return Settings(provider=ProviderSettings(**data["provider"]),
-                    users=UserSettings(**data["users"]))
+    flows = data["flows"]
+    return Settings(
+        provider=ProviderSettings(**data["provider"]),
+        users=UserSettings(**data["users"]),
+        brand=BrandSettings(**data["brand"]),
+        flows=FlowsSettings(name_prefix=flows["name_prefix"], **{
+            key: FlowSettings(**value) for key, value in flows.items() if key != "name_prefix"}),
+        session=SessionSettings(**data["session"]),
+        email=EmailSettings(**data["email"]))
+
+
+def _check_meaning(settings: Settings, file: str) -> list[Problem]:
+    seen: dict[str, str] = {}
+    problems = []
+    for key, flow in settings.flows.all().items():
+        other = seen.setdefault(flow.slug, key)
+        if other != key:
+            problems.append(Problem(file, where("flows", key, "slug"),
+                                    f'"{flow.slug}" is also the slug of flows.{other}',
+                                    "give every flow its own slug"))
+    return problems
 
 
 def load_settings(path: Path, file: str = "settings.json") -> tuple[Settings | None, list[Problem]]:
@@ -67,4 +133,6 @@ def load_settings(path: Path, file: str = "settings.json") -> tuple[Settings | N
     if problems:
         return None, problems
     data.pop("$schema", None)
-    return _build(with_defaults(data, load_schema(SCHEMA))), []
+    settings = _build(with_defaults(data, load_schema(SCHEMA)))
+    problems = _check_meaning(settings, file)
+    return (None, problems) if problems else (settings, [])

@@ -1,8 +1,10 @@
-"""The stack: provider, groups, users, outputs. Built from settings only; the per-user
+"""The stack: provider, groups, users, flows, brand, outputs. Built from settings only; the per-user
 rows are written beside it as locals (synth.py), so its size never grows with users.json."""
 
 from __future__ import annotations
 
+from .brand import SignInBrand
+from .flows import Authentication
 from .groups import Groups
 from .provider import App, AuthentikProvider, TerraformOutput, TerraformStack
 from .settings import Settings
@@ -17,6 +19,8 @@ class UsersAuthentikStack(TerraformStack):
         AuthentikProvider(self, "authentik", version=settings.provider.version)
         self.groups = Groups(self, "directory-groups", superuser_group=settings.users.superuser_group)
         self.users = Users(self, "directory-users", groups=self.groups)
+        self.flows = Authentication(self, "authentication", settings=settings)
+        self.brand = SignInBrand(self, "sign-in-brand", settings=settings.brand, flows=self.flows)
         TerraformOutput(self, "user_ids", description="Authentik user id (pk) by username",
                         value="${{for name, u in " + self.users.users.address + " : name => u.id}}")
         TerraformOutput(self, "group_ids", description="Authentik group id (uuid) by group name",

@@ -1,0 +1,26 @@
+"""Brand: sends the configured domain's login and recovery to this module's flows.
+
+Not the default brand (Authentik ships `authentik-default` as default, and only one may be);
+a brand matches its domain and subdomains, so only that host's sign-in changes.
+"""
+
+from __future__ import annotations
+
+from .flows import Authentication
+from .provider import Brand, BrandConfig, Construct, DataFlow, DataFlowConfig
+from .settings import BrandSettings
+
+
+class SignInBrand(Construct):
+    def __init__(self, scope: Construct, id: str, *, settings: BrandSettings, flows: Authentication):
+        super().__init__(scope, id)
+
+        def existing_flow(key: str, slug: str | None) -> str | None:
+            # Authentik's own flows are read, never managed (their id is the uuid).
+            return DataFlow(self, key, DataFlowConfig(slug=slug)).ref("id") if slug else None
+
+        self.brand = Brand(self, "brand", BrandConfig(
+            domain=settings.domain, default=False, branding_title=settings.title,
+            flow_authentication=flows.login.uuid, flow_recovery=flows.recovery.uuid,
+            flow_user_settings=existing_flow("user_settings", settings.user_settings_flow),
+            flow_invalidation=existing_flow("invalidation", settings.invalidation_flow)))
