@@ -1,3 +1,5 @@
+"""Shared pytest fixtures."""
+
 from __future__ import annotations
 
 import shutil
@@ -5,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, copy_project
+from tests.helpers import ROOT, copy_project, run_main
+# terraform_cli, standin_env, terraform_run: terraform against the stand-in provider (tests/standin/).
+from tests.standin.fixtures import *  # noqa: F401,F403
 
 
 @pytest.fixture
@@ -17,8 +21,6 @@ def project(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def example_module(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """generated/ freshly synthesized from the committed users.json, once per session."""
-    from helpers import run_main
-
     root = copy_project(tmp_path_factory.mktemp("example"))
     shutil.rmtree(root / "generated", ignore_errors=True)
     result = run_main(root)

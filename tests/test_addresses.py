@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from helpers import ROOT, addresses, run_main
+from tests.helpers import ROOT, addresses, run_main
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "addresses.txt"
 FIXTURE = Path(__file__).parent / "fixtures" / "addresses-users.json"

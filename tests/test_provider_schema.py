@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from helpers import ROOT, module, read_json
+from tests.helpers import ROOT, module, read_json
 from users_authentik import provider as binding
 from users_authentik.settings import Settings
 

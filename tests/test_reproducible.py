@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, copy_project, read_json, run_main, tree_digest, write_json
+from tests.helpers import ROOT, copy_project, read_json, run_main, tree_digest, write_json
 
 
 def test_committed_generated_is_fresh(example_module: Path) -> None:

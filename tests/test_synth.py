@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from helpers import ROOT, module, read_json, run_main, write_json
+from tests.helpers import ROOT, module, read_json, run_main, write_json
 
 
 def test_example_module_has_users_groups_and_admin_lookup(example_module: Path) -> None:

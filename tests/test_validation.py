@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import pytest
 
-from helpers import read_json, run_main, tree_digest, write_json
+from tests.helpers import read_json, run_main, tree_digest, write_json
 from users_authentik.cli import main
 
 EXAMPLE = {

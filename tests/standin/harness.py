@@ -1,0 +1,151 @@
+"""Run terraform/tofu on a scratch copy of a module against the stand-in provider (TEST TOOLING).
+
+Imitates what tofu-controller does in the cluster: copy the module, drop in a
+`backend_override.tf` (here a local backend instead of kubernetes), then init/plan/apply.
+The same workspace keeps its state when module files are swapped, for lifecycle tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional
+
+BACKEND_OVERRIDE = "backend_override.tf"
+BACKEND_OVERRIDE_TEXT = (
+    "# Written by the test harness, like tofu-controller writes its kubernetes backend.\n"
+    'terraform {\n  backend "local" {\n    path = "terraform.tfstate"\n  }\n}\n'
+)
+MODULE_SUFFIXES = (".tf", ".tf.json")
+
+
+def find_cli() -> Optional[str]:
+    """Path of `terraform`, else `tofu`, on PATH; None when neither is installed."""
+    return shutil.which("terraform") or shutil.which("tofu")
+
+
+def module_files(directory: Path) -> list[Path]:
+    """The module's own files (*.tf, *.tf.json) in `directory`, without our backend override."""
+    return sorted(
+        p for p in Path(directory).iterdir() if p.is_file() and p.name.endswith(MODULE_SUFFIXES) and p.name != BACKEND_OVERRIDE
+    )
+
+
+def resource_actions(plan: Mapping[str, Any], *, include_noop: bool = False) -> dict[str, list[str]]:
+    """{address: actions} from a `show -json` plan, e.g. {"authentik_user.u[\"a\"]": ["create"]}.
+
+    No-op entries (and data sources read during planning, which never appear) are left out unless
+    include_noop is set, so an empty dict means "no changes".
+    """
+    return {
+        rc["address"]: list(rc["change"]["actions"])
+        for rc in plan.get("resource_changes", [])
+        if include_noop or rc["change"]["actions"] != ["no-op"]
+    }
+
+
+@dataclass
+class CliResult:
+    """One CLI invocation: its arguments, exit code and output."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+class TerraformError(Exception):
+    """The CLI exited non-zero; `.result.output` holds terraform's diagnostics."""
+
+    def __init__(self, result: CliResult):
+        super().__init__(f"{' '.join(result.args)} exited {result.returncode}:\n{result.output}")
+        self.result = result
+
+
+class TerraformRun:
+    """A scratch workspace: module copy + backend_override.tf + local state.
+
+    Methods raise TerraformError when the CLI fails (pass check=False to get the CliResult instead).
+    """
+
+    def __init__(self, workdir: Path, env: Mapping[str, str], binary: str, module: Optional[Path] = None):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.binary = binary
+        # Inherit PATH etc.; the stand-in env (TF_CLI_CONFIG_FILE, ...) wins.
+        self.env = {**os.environ, **env}
+        if module is not None:
+            self.use_module(module)
+
+    # ---------------------------------------------------------------- module files
+
+    def use_module(self, module: Path) -> None:
+        """Replace the workspace's module files by those of `module`; state and .terraform stay."""
+        for old in module_files(self.workdir):
+            old.unlink()
+        sources = module_files(module)
+        if not sources:
+            raise FileNotFoundError(f"no *.tf or *.tf.json files in {module}")
+        for src in sources:
+            shutil.copy2(src, self.workdir / src.name)
+        (self.workdir / BACKEND_OVERRIDE).write_text(BACKEND_OVERRIDE_TEXT)
+
+    def write_module(self, files: Mapping[str, Any]) -> None:
+        """Replace the module files by inline ones: {name: text, or a dict dumped as JSON}."""
+        for old in module_files(self.workdir):
+            old.unlink()
+        for name, content in files.items():
+            text = content if isinstance(content, str) else json.dumps(content, indent=2)
+            (self.workdir / name).write_text(text)
+        (self.workdir / BACKEND_OVERRIDE).write_text(BACKEND_OVERRIDE_TEXT)
+
+    # ---------------------------------------------------------------- CLI
+
+    def run(self, *args: str, check: bool = True, timeout: float = 600) -> CliResult:
+        """Run `<binary> args...` in the workspace (no colour, no prompts)."""
+        argv = [self.binary, *args]
+        proc = subprocess.run(argv, cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=timeout)
+        result = CliResult(argv, proc.returncode, proc.stdout, proc.stderr)
+        if check and result.returncode != 0:
+            raise TerraformError(result)
+        return result
+
+    def init(self, *, check: bool = True) -> CliResult:
+        return self.run("init", "-input=false", "-no-color", check=check)
+
+    def validate(self, *, check: bool = True) -> CliResult:
+        return self.run("validate", "-no-color", check=check)
+
+    def plan(self, *extra: str, out: str = "tfplan") -> dict[str, Any]:
+        """`plan -out` then `show -json`: the parsed plan (use resource_actions() to summarise)."""
+        self.run("plan", "-input=false", "-no-color", f"-out={out}", *extra)
+        return self.show_json(out)
+
+    def plan_result(self, *extra: str, check: bool = False) -> CliResult:
+        """A plain `plan` for checking diagnostics; does not raise by default."""
+        return self.run("plan", "-input=false", "-no-color", *extra, check=check)
+
+    def apply(self, plan_file: Optional[str] = None, *extra: str, check: bool = True) -> CliResult:
+        """Apply a saved plan, or plan-and-apply with -auto-approve when none is given."""
+        args: Iterable[str] = [plan_file] if plan_file else ["-auto-approve", *extra]
+        return self.run("apply", "-input=false", "-no-color", *args, check=check)
+
+    def destroy(self, *, check: bool = True) -> CliResult:
+        return self.run("destroy", "-input=false", "-no-color", "-auto-approve", check=check)
+
+    def show_json(self, plan_file: Optional[str] = None) -> dict[str, Any]:
+        """`show -json` of a plan file, or of the current state when none is given."""
+        args = ["show", "-json"] + ([plan_file] if plan_file else [])
+        return json.loads(self.run(*args).stdout)
+
+    def state(self) -> dict[str, Any]:
+        """The current state as `show -json` prints it ({} before the first apply)."""
+        return self.show_json().get("values", {}) or {}
