@@ -4,25 +4,29 @@
 # Setup is idempotent: stamps make a second run skip what is already installed.
 
 PYTHON ?= python3
-VENV   := .venv
+VENV   ?= .venv
 BIN    := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 18,20
 export CHECKPOINT_DISABLE := 1
+# Stamps are named by the content of what they install, so a fresh clone with the same
+# requirements reuses an existing venv (pre-commit hooks run make on every commit).
+RUNTIME := $(VENV)/.runtime-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+DEV     := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
 .PHONY: synth check test setup bench clean
 
-synth: $(VENV)/.runtime
+synth: $(RUNTIME)
 	$(BIN)/python main.py
 
-check: $(VENV)/.runtime
+check: $(RUNTIME)
 	$(BIN)/python main.py check
 
-test: $(VENV)/.dev node_modules/.installed
+test: $(DEV) node_modules/.installed
 	$(BIN)/python -m pytest -q
 
-setup: $(VENV)/.dev node_modules/.installed
+setup: $(DEV) node_modules/.installed
 
-bench: $(VENV)/.dev
+bench: $(DEV)
 	$(BIN)/python bench/bench.py
 
 $(VENV)/.created:
@@ -30,11 +34,11 @@ $(VENV)/.created:
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
 	touch $@
 
-$(VENV)/.runtime: requirements.txt $(VENV)/.created
+$(RUNTIME): $(VENV)/.created
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+$(DEV): $(RUNTIME)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
