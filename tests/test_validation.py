@@ -86,6 +86,8 @@ CASES = [
      ["users.akadmin: \"akadmin\" is an account Authentik creates", "break-glass", "remove this entry"]),
     ("reserved-outpost", edit(lambda d: d["users"].update({"ak-outpost-1234": d["users"].pop("ada")})),
      ['users.ak-outpost-1234: "ak-outpost-1234" is an account Authentik creates']),
+    ("reserved-prefix", edit(lambda d: d["users"].update({"ak-agent": d["users"].pop("ada")})),
+     ['users.ak-agent: "ak-agent" is an account Authentik creates']),
     ("reserved-anonymous", edit(lambda d: d["users"].update(AnonymousUser=d["users"].pop("ada"))),
      ['users.AnonymousUser: "AnonymousUser" is an account Authentik creates']),
     ("duplicate-email", set_("users/ada/email", "Stefan@StefanZhelev.com"),

@@ -17,8 +17,10 @@ SCHEMA = "users.schema.json"
 
 # Accounts Authentik creates and owns itself. akadmin is the break-glass account, kept
 # outside this pipeline on purpose: it is the way back in if the pipeline breaks.
+# Outpost service accounts are "ak-outpost-<uuid>"; the whole "ak-" prefix is reserved
+# because Authentik names its internal accounts that way.
 RESERVED_USERNAMES = frozenset({"akadmin", "AnonymousUser"})
-RESERVED_PREFIXES = ("ak-outpost-",)
+RESERVED_PREFIXES = ("ak-",)
 
 
 def check_users(data: Any, settings: Settings, file: str) -> list[Problem]:
