@@ -65,6 +65,8 @@ Changed (2)
 
 Groups (1)
   + ops              created
+
+Removal guard: removes 2 of 7 users; up to 3 without an override: OK
 """
 
 EXPECTED_MARKDOWN = """\
@@ -123,6 +125,10 @@ The accounts keep their passkeys and devices but cannot sign in.
 | Group | Change | Details |
 |---|---|---|
 | ops | created |  |
+
+#### Removal guard
+
+removes 2 of 7 users; up to 3 without an override: OK
 """
 
 

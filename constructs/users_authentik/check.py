@@ -30,6 +30,7 @@ def check_users(data: Any, settings: Settings, file: str) -> list[Problem]:
     declared = data.get("groups") if isinstance(data.get("groups"), dict) else None
     for check in (_reserved, _case_clashes, _duplicate_emails, _lockout):
         problems += check(users, file)
+    problems += _allowed_but_present(data.get("offboarding"), users, file)
     problems += _groups(users, declared, settings.users.superuser_group, file)
     problems += _duplicate_ids(users, declared or {}, file)
     return sorted(set(problems))
@@ -75,9 +76,25 @@ def _duplicate_emails(users: dict[str, dict], file: str) -> list[Problem]:
 def _lockout(users: dict[str, dict], file: str) -> list[Problem]:
     if any(u.get("is_admin") is True and u.get("active", True) is True for u in users.values()):
         return []
-    return [Problem(file, "users", "no active user has \"is_admin\": true; applying this would leave "
-                                   "nobody but the break-glass account able to administer Authentik",
-                    'keep at least one active user with "is_admin": true')]
+    return [lockout_problem(file)]
+
+
+def lockout_problem(file: str) -> Problem:
+    """Also looked for by guard.py, which explains it when a change causes it."""
+    return Problem(file, "users", "no active user has \"is_admin\": true; applying this would leave "
+                                  "nobody but the break-glass account able to administer Authentik",
+                   'keep at least one active user with "is_admin": true')
+
+
+def _allowed_but_present(offboarding: Any, users: dict[str, dict], file: str) -> list[Problem]:
+    # An override naming someone who stays would let a later accident delete them silently.
+    names = offboarding.get("allow_removal") if isinstance(offboarding, dict) else None
+    if not isinstance(names, list):
+        return []
+    return [Problem(file, where("offboarding", "allow_removal", i),
+                    f'"{name}" is still in "users"; the override may only name users this change removes',
+                    f'remove "{name}" from allow_removal, or remove the user "{name}" if they are leaving')
+            for i, name in enumerate(names) if isinstance(name, str) and name in users]
 
 
 def _groups(users: dict[str, dict], declared: dict | None, superuser_group: str, file: str) -> list[Problem]:

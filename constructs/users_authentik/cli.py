@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
         parser.error("--format applies to `diff` only")
 
     directory, settings, problems = load(paths)
+    from .guard import guard  # compares with the last commit (or --base): docs/offboarding.md
+    problems, notes = guard(paths.root, args.base, directory, settings, problems)
+    sys.stderr.writelines(note + "\n" for note in notes)
     if problems:
         sys.stderr.write(format_problems(problems))
         return 1

@@ -32,6 +32,7 @@ class Group:
 class Directory:
     users: tuple[User, ...]  # sorted by username
     groups: tuple[Group, ...]  # sorted by name
+    allow_removal: tuple[str, ...] = ()  # offboarding.allow_removal, sorted (guard.py)
 
     @property
     def admins(self) -> tuple[User, ...]:
@@ -56,7 +57,8 @@ def build_directory(data: dict[str, Any], settings: Settings) -> Directory:
                                                separators=(",", ":"), ensure_ascii=False),
               authentik_id=meta["authentik_id"].lower() if "authentik_id" in meta else None)
         for name, meta in sorted(declared.items()))
-    return Directory(users=users, groups=groups)
+    return Directory(users=users, groups=groups,
+                     allow_removal=tuple(sorted(data.get("offboarding", {}).get("allow_removal", []))))
 
 
 def _int_or_none(value: Any) -> int | None:

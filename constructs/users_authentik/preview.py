@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from .changes import Changes, compare
+from .guard import Verdict, explain_lockout, judge
 from .model import Directory, User
 from .problems import Problem
 from .report import format_problems
@@ -35,13 +36,15 @@ def run_diff(root: Path, ref: str, fmt: str, load: Callable[..., Any],
         err.write(format_problems(problems + [missing.problem], "generated/ (diff writes nothing)"))
         return 1
     if problems:
+        if not base_problems:
+            problems = explain_lockout(problems, base, root / "users.json", ref)
         err.write(format_problems(problems, "generated/ (diff writes nothing)"))
         return 1
     if base_problems:
         err.write(base_invalid(ref, base_problems))
         return 1
-    changes = compare(base, head)
-    out.write(render_markdown(changes, ref) if fmt == "markdown" else render_text(changes, ref))
+    changes, verdict = compare(base, head), judge(base, head, settings.offboarding, ref)
+    out.write(render_markdown(changes, ref, verdict) if fmt == "markdown" else render_text(changes, ref, verdict))
     return 0
 
 
@@ -64,10 +67,21 @@ def summary(changes: Changes) -> str:
     return text + (f"; {admin} admin change{'s' if admin != 1 else ''}" if admin else "")
 
 
-def render_text(changes: Changes, ref: str) -> str:
+def guard_line(verdict: Verdict) -> str:
+    state = ("REFUSED: `python3 main.py` will refuse this change" if verdict.problems
+             else "allowed by offboarding.allow_removal" if verdict.overridden else "OK")
+    return (f"removes {len(verdict.removed)} of {verdict.total} users; up to {verdict.allowed} "
+            f"without an override: {state}")
+
+
+def render_text(changes: Changes, ref: str, verdict: Verdict | None = None) -> str:
     head = f"users.json: {ref} -> working tree"
+    tail = []
+    if verdict is not None and (verdict.removed or verdict.problems):
+        tail = ["", f"Removal guard: {guard_line(verdict)}"]
+        tail += [f"  {line}" for p in verdict.problems for line in str(p).splitlines()]
     if changes.empty:
-        return f"{head}: no changes to users or groups.\n"
+        return "\n".join([f"{head}: no changes to users or groups."] + tail) + "\n"
     lines = [f"{head}: {summary(changes)}"]
 
     def section(title: str, rows: list[str], note: str = "", count: int | None = None) -> None:
@@ -91,7 +105,7 @@ def render_text(changes: Changes, ref: str) -> str:
     groups += [f"  - {g.name:<16} deleted" for g in changes.groups_deleted]
     groups += [f"  ~ {f.subject:<16} {f.field}: {_value(f.before)} -> {_value(f.after)}" for f in changes.group_fields]
     section("Groups", sorted(groups, key=lambda r: r[4:]))
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + tail) + "\n"
 
 
 def _who(user: User) -> str:
@@ -123,10 +137,19 @@ def _flat(text: str) -> str:
 
 # --- Markdown ----------------------------------------------------------------------------
 
-def render_markdown(changes: Changes, ref: str) -> str:
+def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None) -> str:
     lines = [f"### users.json: `{_code(ref)}` → working tree", ""]
+    tail = []
+    if verdict is not None and (verdict.removed or verdict.problems):
+        tail = ["#### Removal guard", ""]
+        if verdict.problems:
+            tail += ["> [!CAUTION]", f"> {_md(guard_line(verdict))}", ">"]
+            tail += [f"> - {_md(p.location)}: {_md(p.problem)}<br>fix: {_md(p.fix)}" for p in verdict.problems]
+        else:
+            tail += [_md(guard_line(verdict))]
+        tail.append("")
     if changes.empty:
-        return "\n".join(lines + ["No changes to users or groups.", ""])
+        return "\n".join(lines + ["No changes to users or groups.", ""] + tail)
     lines += [f"**{summary(changes)}**", ""]
     if changes.admin:
         lines += ["> [!WARNING]", "> **Admin rights change: review these first**", ">"]
@@ -164,7 +187,7 @@ def render_markdown(changes: Changes, ref: str) -> str:
     groups += [[_md(f.subject), f"`{f.field}`", f"{_md(_value(f.before))} → {_md(_value(f.after))}"]
                for f in changes.group_fields]
     table("Groups", ["Group", "Change", "Details"], sorted(groups))
-    return "\n".join(lines)
+    return "\n".join(lines + tail)
 
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|~"})

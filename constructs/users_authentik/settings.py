@@ -29,9 +29,16 @@ class UserSettings:
 
 
 @dataclass(frozen=True)
+class OffboardingSettings:
+    max_removals: int
+    max_removal_percent: float
+
+
+@dataclass(frozen=True)
 class Settings:
     provider: ProviderSettings
     users: UserSettings
+    offboarding: OffboardingSettings
 
     @classmethod
     def defaults(cls) -> "Settings":
@@ -53,7 +60,8 @@ def with_defaults(data: Any, schema: dict[str, Any]) -> Any:
 
 def _build(data: dict[str, Any]) -> Settings:
     return Settings(provider=ProviderSettings(**data["provider"]),
-                    users=UserSettings(**data["users"]))
+                    users=UserSettings(**data["users"]),
+                    offboarding=OffboardingSettings(**data["offboarding"]))
 
 
 def load_settings(path: Path, file: str = "settings.json") -> tuple[Settings | None, list[Problem]]:
