@@ -28,7 +28,7 @@ from .check import lockout_problem
 from .model import Directory
 from .parse import load_json
 from .problems import Problem, where
-from .revision import NoRevision, load_revision
+from .revision import NoRevision, load_revision, read_files, unchanged
 from .settings import OffboardingSettings, Settings
 
 FILE = "users.json"
@@ -113,9 +113,12 @@ def guard(root: Path, ref: str | None, head: Directory | None, settings: Setting
     if head is None and lockout_problem(FILE) not in problems:
         return problems, []  # the input has other problems: fix those first
     try:
-        base, base_problems = load_revision(root, ref or "HEAD")
+        files = read_files(root, ref or "HEAD")
     except NoRevision as missing:
         return (problems if ref is None and missing.no_git else problems + [missing.problem]), []
+    if head is not None and unchanged(root, files):
+        return problems, []  # nothing changed (a clean checkout, CI): no need to load it twice
+    base, base_problems = load_revision(root, ref or "HEAD", files)
     if base_problems:
         return problems, [f"note: users.json at {ref or 'HEAD'} is not valid, so the removal guard "
                           "had nothing to compare with (`python3 main.py diff` shows why)"]

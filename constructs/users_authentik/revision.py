@@ -72,12 +72,18 @@ def read_files(root: Path, ref: str) -> dict[str, bytes]:
     return out
 
 
-def load_revision(root: Path, ref: str) -> tuple[Directory | None, list[Problem]]:
+def unchanged(root: Path, files: dict[str, bytes]) -> bool:
+    """The working tree's users.json and settings.json are byte for byte the ones at ref."""
+    return all(((root / name).read_bytes() if (root / name).is_file() else None) == files.get(name)
+               for name in FILES)
+
+
+def load_revision(root: Path, ref: str, files: dict[str, bytes] | None = None) -> tuple[Directory | None, list[Problem]]:
     """The validated model of users.json at ref, or the problems that make it invalid (each
     naming the file as `users.json at <ref>`). Raises NoRevision if there is no ref to read."""
     from .cli import Paths, load  # the very same load/check as the working tree
 
-    files = read_files(root, ref)
+    files = read_files(root, ref) if files is None else files
     if "users.json" not in files:
         return EMPTY, []
     with tempfile.TemporaryDirectory(prefix="users-authentik-base-") as tmp:
