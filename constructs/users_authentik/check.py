@@ -7,6 +7,7 @@ everything; they only look at the parts that have the right shape.
 from __future__ import annotations
 
 import difflib
+import json
 from typing import Any
 
 from .problems import Problem, where
@@ -31,7 +32,9 @@ def check_users(data: Any, settings: Settings, file: str) -> list[Problem]:
     declared = data.get("groups") if isinstance(data.get("groups"), dict) else None
     for check in (_reserved, _case_clashes, _duplicate_emails, _lockout):
         problems += check(users, file)
+    problems += _allowed_but_present(data.get("offboarding"), users, file)
     problems += _groups(users, declared, settings.users.superuser_group, file)
+    problems += _duplicate_ids(users, declared or {}, file)
     return sorted(set(problems))
 
 
@@ -75,9 +78,25 @@ def _duplicate_emails(users: dict[str, dict], file: str) -> list[Problem]:
 def _lockout(users: dict[str, dict], file: str) -> list[Problem]:
     if any(u.get("is_admin") is True and u.get("active", True) is True for u in users.values()):
         return []
-    return [Problem(file, "users", "no active user has \"is_admin\": true; applying this would leave "
-                                   "nobody but the break-glass account able to administer Authentik",
-                    'keep at least one active user with "is_admin": true')]
+    return [lockout_problem(file)]
+
+
+def lockout_problem(file: str) -> Problem:
+    """Also looked for by guard.py, which explains it when a change causes it."""
+    return Problem(file, "users", "no active user has \"is_admin\": true; applying this would leave "
+                                  "nobody but the break-glass account able to administer Authentik",
+                   'keep at least one active user with "is_admin": true')
+
+
+def _allowed_but_present(offboarding: Any, users: dict[str, dict], file: str) -> list[Problem]:
+    # An override naming someone who stays would let a later accident delete them silently.
+    names = offboarding.get("allow_removal") if isinstance(offboarding, dict) else None
+    if not isinstance(names, list):
+        return []
+    return [Problem(file, where("offboarding", "allow_removal", i),
+                    f'"{name}" is still in "users"; the override may only name users this change removes',
+                    f'remove "{name}" from allow_removal, or remove the user "{name}" if they are leaving')
+            for i, name in enumerate(names) if isinstance(name, str) and name in users]
 
 
 def _groups(users: dict[str, dict], declared: dict | None, superuser_group: str, file: str) -> list[Problem]:
@@ -103,4 +122,25 @@ def _groups(users: dict[str, dict], declared: dict | None, superuser_group: str,
                                         f'group "{group}" is not declared in the top-level "groups" section'
                                         + (f' (did you mean "{close[0]}"?)' if close else ""),
                                         f'correct the name, or add "{group}": {{}} to "groups"'))
+    return problems
+
+
+def _duplicate_ids(users: dict[str, dict], declared: dict, file: str) -> list[Problem]:
+    # Two entries adopting one Authentik object would both import it: Terraform refuses
+    # the second, and one of the two entries would silently describe someone else.
+    problems = []
+    for section, entries, kind in (("users", users, "user"), ("groups", declared, "group")):
+        owner: dict[str, str] = {}
+        for name in sorted(entries):
+            entry = entries[name]
+            value = entry.get("authentik_id") if isinstance(entry, dict) else None
+            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+                continue
+            key = value.lower() if isinstance(value, str) else str(int(value))
+            other = owner.setdefault(key, name)
+            if other != name:
+                problems.append(Problem(file, where(section, name, "authentik_id"),
+                                        f'{json.dumps(value)} is already the authentik_id of {kind} "{other}"; '
+                                        "one Authentik object can be adopted by one entry only",
+                                        f"check both ids in the Authentik admin UI and keep the id only on the {kind} it belongs to"))
     return problems

@@ -1,7 +1,8 @@
-"""Command line: `python3 main.py [synth|check]` in the repo root.
+"""Command line: `python3 main.py [synth|check|diff]` in the repo root.
 
 synth (the default, and what `cdktf synth` runs): check users.json and settings.json, then
-write generated/. check: the same checks, writing nothing.
+write generated/. check: the same checks, writing nothing. diff [--base REF] [--format
+text|markdown]: who is onboarded, offboarded, suspended, changed since REF (default HEAD).
 Exit status: 0 done, 1 the input has problems (all listed, nothing written), 2 usage.
 """
 
@@ -51,11 +52,21 @@ def load(paths: Paths) -> tuple[Directory | None, Settings | None, list[Problem]
 
 def main(argv: list[str] | None = None, root: Path | None = None) -> int:
     parser = argparse.ArgumentParser(prog="main.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", nargs="?", default="synth", choices=["synth", "check"])
+    parser.add_argument("command", nargs="?", default="synth", choices=["synth", "check", "diff"])
+    parser.add_argument("--base", metavar="REF", help="git revision to compare users.json with (default: HEAD)")
+    parser.add_argument("--format", choices=["text", "markdown"], help="diff only: output format (default: text)")
     args = parser.parse_args(argv)
     paths = Paths(root or Path.cwd())
+    if args.command == "diff":
+        from .preview import run_diff
+        return run_diff(paths.root, args.base or "HEAD", args.format or "text", load)
+    if args.format:
+        parser.error("--format applies to `diff` only")
 
     directory, settings, problems = load(paths)
+    from .guard import guard  # compares with the last commit (or --base): docs/offboarding.md
+    problems, notes = guard(paths.root, args.base, directory, settings, problems)
+    sys.stderr.writelines(note + "\n" for note in notes)
     if problems:
         sys.stderr.write(format_problems(problems))
         return 1

@@ -18,18 +18,21 @@ class User:
     is_admin: bool
     active: bool
     path: str
+    authentik_id: int | None = None  # adopt this existing account (an import block)
 
 
 @dataclass(frozen=True)
 class Group:
     name: str
     attributes: str  # JSON text, as the provider takes it; keys sorted
+    authentik_id: str | None = None  # adopt this existing group (UUID, lower case)
 
 
 @dataclass(frozen=True)
 class Directory:
     users: tuple[User, ...]  # sorted by username
     groups: tuple[Group, ...]  # sorted by name
+    allow_removal: tuple[str, ...] = ()  # offboarding.allow_removal, sorted (guard.py)
 
     @property
     def admins(self) -> tuple[User, ...]:
@@ -42,7 +45,8 @@ def build_directory(data: dict[str, Any], settings: Settings) -> Directory:
         User(username=name, name=entry["name"], email=entry["email"],
              groups=tuple(sorted(entry.get("groups", []))),
              is_admin=entry.get("is_admin", False), active=entry.get("active", True),
-             path=entry.get("path", settings.users.path))
+             path=entry.get("path", settings.users.path),
+             authentik_id=_int_or_none(entry.get("authentik_id")))
         for name, entry in sorted(data["users"].items()))
     declared = data.get("groups")
     if declared is None:
@@ -50,6 +54,13 @@ def build_directory(data: dict[str, Any], settings: Settings) -> Directory:
         declared = {g: {} for u in users for g in u.groups}
     groups = tuple(
         Group(name=name, attributes=json.dumps(meta.get("attributes", {}), sort_keys=True,
-                                               separators=(",", ":"), ensure_ascii=False))
+                                               separators=(",", ":"), ensure_ascii=False),
+              authentik_id=meta["authentik_id"].lower() if "authentik_id" in meta else None)
         for name, meta in sorted(declared.items()))
-    return Directory(users=users, groups=groups)
+    return Directory(users=users, groups=groups,
+                     allow_removal=tuple(sorted(data.get("offboarding", {}).get("allow_removal", []))))
+
+
+def _int_or_none(value: Any) -> int | None:
+    # JSON Schema counts 42.0 as an integer; Terraform wants "42".
+    return None if value is None else int(value)

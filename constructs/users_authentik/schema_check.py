@@ -72,7 +72,7 @@ def _to_problem(err: Any, file: str) -> Problem:
     if kind == "uniqueItems":
         return Problem(file, loc, "lists the same entry more than once",
                        hint.get("x-fix", "list each entry once"))
-    if kind in ("pattern", "minLength", "maxLength", "format"):
+    if kind in ("pattern", "minLength", "maxLength", "format", "minimum", "maximum"):
         return Problem(file, loc, f"{json.dumps(err.instance)[:80]} {hint.get('x-problem', 'is not allowed here')}",
                        hint.get("x-fix", err.message))
     return Problem(file, loc, err.message, hint.get("x-fix", "see the schema's description of this key"))

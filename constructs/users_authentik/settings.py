@@ -72,6 +72,12 @@ class EmailSettings:
 
 
 @dataclass(frozen=True)
+class OffboardingSettings:
+    max_removals: int
+    max_removal_percent: float
+
+
+@dataclass(frozen=True)
 class Settings:
     provider: ProviderSettings
     users: UserSettings
@@ -79,6 +85,7 @@ class Settings:
     flows: FlowsSettings
     session: SessionSettings
     email: EmailSettings
+    offboarding: OffboardingSettings
 
     @classmethod
     def defaults(cls) -> "Settings":
@@ -107,7 +114,8 @@ def _build(data: dict[str, Any]) -> Settings:
         flows=FlowsSettings(name_prefix=flows["name_prefix"], **{
             key: FlowSettings(**value) for key, value in flows.items() if key != "name_prefix"}),
         session=SessionSettings(**data["session"]),
-        email=EmailSettings(**data["email"]))
+        email=EmailSettings(**data["email"]),
+        offboarding=OffboardingSettings(**data["offboarding"]))
 
 
 def _check_meaning(settings: Settings, file: str) -> list[Problem]:

@@ -5,6 +5,8 @@ generated/ holds one Terraform module in two files:
   by CDKTF from settings only, so its cost does not grow with the number of users;
 - users.tf.json: one row per user and group as `locals`, written here directly. Sending
   10,000 rows through jsii would cost more than the whole empty synth (bench/README.md).
+  It also carries the `import` blocks of adopted accounts and groups (`authentik_id`) and
+  the `moved` blocks of addressing.MOVES, one line each, and only when there are any.
 Both are sorted and pretty-printed the same way every time, so they are byte-identical
 across runs, machines and checkout paths, and one new user adds one line.
 """
@@ -17,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from . import addressing
 from .model import Directory, User
 from .settings import Settings
 
@@ -55,14 +58,36 @@ def user_row(user: User) -> dict[str, Any]:
 def render_rows(directory: Directory) -> str:
     groups = {g.name: {"attributes": g.attributes} for g in directory.groups}
     users = {u.username: user_row(u) for u in directory.users}
-    return (
-        "{\n"
-        f'  "//": {_one_line(HEADER)},\n'
-        '  "locals": {\n'
-        f'    "groups": {_rows(groups)},\n'
-        f'    "users": {_rows(users)}\n'
-        "  }\n"
-        "}\n")
+    blocks = [f'  "//": {_one_line(HEADER)}']
+    imports = import_blocks(directory)
+    if imports:
+        blocks.append(f'  "import": {_list(imports)}')
+    blocks.append('  "locals": {\n'
+                  f'    "groups": {_rows(groups)},\n'
+                  f'    "users": {_rows(users)}\n'
+                  "  }")
+    moved = moved_blocks()
+    if moved:
+        blocks.append(f'  "moved": {_list(moved)}')
+    return "{\n" + ",\n".join(blocks) + "\n}\n"
+
+
+def import_blocks(directory: Directory) -> list[dict[str, str]]:
+    """Adopt existing Authentik objects instead of creating them: user id = pk (a number),
+    group id = uuid, as the provider's importer reads them."""
+    blocks = [{"to": addressing.group_address(g.name), "id": g.authentik_id}
+              for g in directory.groups if g.authentik_id is not None]
+    blocks += [{"to": addressing.user_address(u.username), "id": str(u.authentik_id)}
+               for u in directory.users if u.authentik_id is not None]
+    return sorted(blocks, key=lambda b: b["to"])
+
+
+def moved_blocks() -> list[dict[str, str]]:
+    return [{"from": m.source, "to": m.target} for m in addressing.MOVES]
+
+
+def _list(items: list[dict[str, str]]) -> str:
+    return "[\n" + ",\n".join(f"    {_one_line(item)}" for item in items) + "\n  ]"
 
 
 def _one_line(value: Any) -> str:

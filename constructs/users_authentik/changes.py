@@ -1,0 +1,120 @@
+"""What a change to users.json does: validated model (before) x model (after) -> Changes.
+
+Only the meaning is compared, never the text: reordering keys or reformatting the file is
+no change. Rendering lives in preview.py; the removal guard (guard.py) counts destroys
+with planned_user_destroys below, so the preview and the guard always agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .model import Directory, Group, User
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    subject: str  # username, or group name for Changes.group_fields
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class Membership:
+    username: str
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AdminChange:
+    """Someone gains or loses working admin rights (is_admin on an active account)."""
+
+    username: str
+    granted: bool
+    reason: str  # e.g. "new user", "is_admin set", "re-activated", "offboarded", "suspended"
+
+
+@dataclass(frozen=True)
+class Changes:
+    onboarded: tuple[User, ...]
+    offboarded: tuple[User, ...]
+    suspended: tuple[User, ...]
+    reactivated: tuple[User, ...]
+    admin: tuple[AdminChange, ...]
+    fields: tuple[FieldChange, ...]  # USER_FIELDS of kept users
+    memberships: tuple[Membership, ...]
+    groups_created: tuple[Group, ...]
+    groups_deleted: tuple[Group, ...]
+    group_fields: tuple[FieldChange, ...]
+    base_users: int  # how many users there were before
+
+    @property
+    def empty(self) -> bool:
+        return not any((self.onboarded, self.offboarded, self.suspended, self.reactivated, self.admin,
+                        self.fields, self.memberships, self.groups_created, self.groups_deleted,
+                        self.group_fields))
+
+    @property
+    def changed_users(self) -> tuple[str, ...]:
+        """Users kept but changed in any way other than suspension or re-activation."""
+        return tuple(sorted({f.subject for f in self.fields} | {m.username for m in self.memberships}))
+
+
+USER_FIELDS = ("name", "email", "path", "is_admin", "authentik_id")
+GROUP_FIELDS = ("attributes", "authentik_id")
+
+
+def planned_user_destroys(base: Directory, head: Directory) -> tuple[str, ...]:
+    """Usernames whose authentik_user Terraform would destroy (with the account's passkeys
+    and TOTP devices): in base, not in head. Addresses are keyed by username, so a renamed
+    username is a destroy too. The one place this is counted."""
+    return tuple(sorted({u.username for u in base.users} - {u.username for u in head.users}))
+
+
+def compare(base: Directory, head: Directory) -> Changes:
+    before = {u.username: u for u in base.users}
+    after = {u.username: u for u in head.users}
+    destroyed = planned_user_destroys(base, head)
+    kept = sorted(before.keys() & after.keys())
+
+    admin = [AdminChange(name, False, "offboarded") for name in destroyed if _admin(before[name])]
+    admin += [AdminChange(name, True, "new user") for name in sorted(after.keys() - before.keys())
+              if _admin(after[name])]
+    fields, memberships = [], []
+    for name in kept:
+        b, h = before[name], after[name]
+        if _admin(b) != _admin(h):
+            why = ([] if b.is_admin == h.is_admin else ["is_admin " + ("set" if h.is_admin else "removed")]) \
+                + ([] if b.active == h.active else ["re-activated" if h.active else "suspended"])
+            admin.append(AdminChange(name, _admin(h), ", ".join(why)))
+        # is_admin on a suspended account is listed too: it takes effect on re-activation.
+        fields += [FieldChange(name, f, getattr(b, f), getattr(h, f))
+                   for f in USER_FIELDS if getattr(b, f) != getattr(h, f)]
+        if b.groups != h.groups:
+            memberships.append(Membership(name, tuple(sorted(set(h.groups) - set(b.groups))),
+                                          tuple(sorted(set(b.groups) - set(h.groups)))))
+
+    groups_before = {g.name: g for g in base.groups}
+    groups_after = {g.name: g for g in head.groups}
+    return Changes(
+        onboarded=tuple(after[n] for n in sorted(after.keys() - before.keys())),
+        offboarded=tuple(before[n] for n in destroyed),
+        suspended=tuple(after[n] for n in kept if before[n].active and not after[n].active),
+        reactivated=tuple(after[n] for n in kept if not before[n].active and after[n].active),
+        admin=tuple(sorted(admin, key=lambda a: (not a.granted, a.username))),
+        fields=tuple(fields),
+        memberships=tuple(memberships),
+        groups_created=tuple(groups_after[n] for n in sorted(groups_after.keys() - groups_before.keys())),
+        groups_deleted=tuple(groups_before[n] for n in sorted(groups_before.keys() - groups_after.keys())),
+        group_fields=tuple(FieldChange(n, f, getattr(groups_before[n], f), getattr(groups_after[n], f))
+                           for n in sorted(groups_before.keys() & groups_after.keys())
+                           for f in GROUP_FIELDS
+                           if getattr(groups_before[n], f) != getattr(groups_after[n], f)),
+        base_users=len(base.users))
+
+
+def _admin(user: User) -> bool:
+    return user.is_admin and user.active

@@ -1,0 +1,206 @@
+"""`main.py diff`: what a change to users.json does, for the person reviewing it.
+
+Changes (changes.py) -> text for a terminal, or Markdown for a pull-request comment.
+Admin grants and revocations come first and stand out; every section is sorted, so the
+same change always reads the same.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from .changes import Changes, compare
+from .guard import Verdict, explain_lockout, judge
+from .model import Directory, User
+from .problems import Problem
+from .report import format_problems
+from .revision import NoRevision, load_revision
+
+OFFBOARD_NOTE = "deleting an account deletes its passkeys and TOTP devices too"
+SUSPEND_NOTE = "the accounts keep their passkeys and devices but cannot sign in"
+
+
+def run_diff(root: Path, ref: str, fmt: str, load: Callable[..., Any],
+             out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Exit status: 0 shown, 1 a side is invalid or there is nothing to compare with."""
+    from .cli import Paths
+
+    out, err = out or sys.stdout, err or sys.stderr
+    head, settings, problems = load(Paths(root))
+    try:
+        base, base_problems = load_revision(root, ref)
+    except NoRevision as missing:
+        err.write(format_problems(problems + [missing.problem], "generated/ (diff writes nothing)"))
+        return 1
+    if problems:
+        if not base_problems:
+            problems = explain_lockout(problems, base, root / "users.json", ref)
+        err.write(format_problems(problems, "generated/ (diff writes nothing)"))
+        return 1
+    if base_problems:
+        err.write(base_invalid(ref, base_problems))
+        return 1
+    changes, verdict = compare(base, head), judge(base, head, settings.offboarding, ref)
+    out.write(render_markdown(changes, ref, verdict) if fmt == "markdown" else render_text(changes, ref, verdict))
+    return 0
+
+
+def base_invalid(ref: str, problems: list[Problem]) -> str:
+    count = len(problems)
+    return ("\n".join(str(p) for p in sorted(problems)) + "\n"
+            f"users.json at {ref} is not valid ({count} problem{'s' if count != 1 else ''} above), "
+            "so there is no checked version to compare with. Compare with another revision "
+            "(--base <ref>), or read the raw change: git diff " + ref + " -- users.json\n")
+
+
+# --- text -------------------------------------------------------------------------------
+
+def summary(changes: Changes) -> str:
+    parts = [(len(changes.onboarded), "onboarded"), (len(changes.offboarded), "offboarded"),
+             (len(changes.suspended), "suspended"), (len(changes.reactivated), "re-activated"),
+             (len(changes.changed_users), "changed")]
+    text = ", ".join(f"{n} {what}" for n, what in parts)
+    admin = len(changes.admin)
+    return text + (f"; {admin} admin change{'s' if admin != 1 else ''}" if admin else "")
+
+
+def guard_line(verdict: Verdict) -> str:
+    state = ("REFUSED: `python3 main.py` will refuse this change" if verdict.problems
+             else "allowed by offboarding.allow_removal" if verdict.overridden else "OK")
+    return (f"removes {len(verdict.removed)} of {verdict.total} users; up to {verdict.allowed} "
+            f"without an override: {state}")
+
+
+def render_text(changes: Changes, ref: str, verdict: Verdict | None = None) -> str:
+    head = f"users.json: {ref} -> working tree"
+    tail = []
+    if verdict is not None and (verdict.removed or verdict.problems):
+        tail = ["", f"Removal guard: {guard_line(verdict)}"]
+        tail += [f"  {line}" for p in verdict.problems for line in str(p).splitlines()]
+    if changes.empty:
+        return "\n".join([f"{head}: no changes to users or groups."] + tail) + "\n"
+    lines = [f"{head}: {summary(changes)}"]
+
+    def section(title: str, rows: list[str], note: str = "", count: int | None = None) -> None:
+        if rows:
+            lines.extend(["", f"{title} ({len(rows) if count is None else count})"
+                          + (f": {note}" if note else "")] + rows)
+
+    if changes.admin:
+        lines += ["", "!! ADMIN RIGHTS CHANGE: review these first !!"]
+        lines += [f"  {'+ GRANTED ' if a.granted else '- REVOKED '} {a.username:<16} {a.reason}"
+                  for a in changes.admin]
+    section("Onboarded", [f"  + {u.username:<16} {_who(u)}{_extras(u)}" for u in changes.onboarded])
+    section("Offboarded", [f"  - {u.username:<16} {_who(u)}" for u in changes.offboarded], OFFBOARD_NOTE)
+    section("Suspended", [f"  ~ {u.username:<16} {_who(u)}" for u in changes.suspended], SUSPEND_NOTE)
+    section("Re-activated", [f"  ~ {u.username:<16} {_who(u)}" for u in changes.reactivated])
+    rows = [(f.subject, f"{f.field}: {_value(f.before)} -> {_value(f.after)}") for f in changes.fields]
+    rows += [(m.username, f"groups: {_membership(m.added, m.removed)}") for m in changes.memberships]
+    section("Changed", [f"  ~ {name:<16} {what}" for name, what in sorted(rows)],
+            count=len(changes.changed_users))
+    groups = [f"  + {g.name:<16} created" for g in changes.groups_created]
+    groups += [f"  - {g.name:<16} deleted" for g in changes.groups_deleted]
+    groups += [f"  ~ {f.subject:<16} {f.field}: {_value(f.before)} -> {_value(f.after)}" for f in changes.group_fields]
+    section("Groups", sorted(groups, key=lambda r: r[4:]))
+    return "\n".join(lines + tail) + "\n"
+
+
+def _who(user: User) -> str:
+    return f"{_flat(user.name)} <{user.email}>"
+
+
+def _notes(user: User) -> list[str]:
+    return ((["ADMIN"] if user.is_admin else []) + ([] if user.active else ["suspended"])
+            + ([] if user.authentik_id is None else [f"adopts existing Authentik user {user.authentik_id}"]))
+
+
+def _extras(user: User) -> str:
+    groups = f"groups: {', '.join(user.groups)}" if user.groups else "no groups"
+    return "  [" + "; ".join([groups] + _notes(user)) + "]"
+
+
+def _membership(added: tuple[str, ...], removed: tuple[str, ...]) -> str:
+    return "; ".join(([f"added {', '.join(added)}"] if added else [])
+                     + ([f"removed {', '.join(removed)}"] if removed else []))
+
+
+def _value(value: Any) -> str:
+    return "(none)" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _flat(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+# --- Markdown ----------------------------------------------------------------------------
+
+def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None) -> str:
+    lines = [f"### users.json: `{_code(ref)}` → working tree", ""]
+    tail = []
+    if verdict is not None and (verdict.removed or verdict.problems):
+        tail = ["#### Removal guard", ""]
+        if verdict.problems:
+            tail += ["> [!CAUTION]", f"> {_md(guard_line(verdict))}", ">"]
+            tail += [f"> - {_md(p.location)}: {_md(p.problem)}<br>fix: {_md(p.fix)}" for p in verdict.problems]
+        else:
+            tail += [_md(guard_line(verdict))]
+        tail.append("")
+    if changes.empty:
+        return "\n".join(lines + ["No changes to users or groups.", ""] + tail)
+    lines += [f"**{summary(changes)}**", ""]
+    if changes.admin:
+        lines += ["> [!WARNING]", "> **Admin rights change: review these first**", ">"]
+        lines += [f"> - **{'granted to' if a.granted else 'revoked from'}** `{a.username}` ({_md(a.reason)})"
+                  for a in changes.admin]
+        lines.append("")
+
+    def table(title: str, header: list[str], rows: list[list[str]], note: str = "",
+              count: int | None = None) -> None:
+        if not rows:
+            return
+        lines.extend([f"#### {title} ({len(rows) if count is None else count})", ""]
+                     + ([note, ""] if note else []))
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "---|" * len(header))
+        lines.extend("| " + " | ".join(row) + " |" for row in rows)
+        lines.append("")
+
+    def person(u: User) -> list[str]:
+        return [f"`{u.username}`", _md(u.name), _md(u.email)]
+
+    table("Onboarded", ["User", "Name", "Email", "Groups", "Notes"],
+          [person(u) + [_md(", ".join(u.groups)), _md("; ".join(_notes(u)))] for u in changes.onboarded])
+    table("Offboarded", ["User", "Name", "Email"], [person(u) for u in changes.offboarded],
+          f"**{_sentence(OFFBOARD_NOTE)}**")
+    table("Suspended", ["User", "Name", "Email"], [person(u) for u in changes.suspended],
+          f"{_sentence(SUSPEND_NOTE)}")
+    table("Re-activated", ["User", "Name", "Email"], [person(u) for u in changes.reactivated])
+    rows = [[f"`{f.subject}`", f"`{f.field}`", f"{_md(_value(f.before))} → {_md(_value(f.after))}"]
+            for f in changes.fields]
+    rows += [[f"`{m.username}`", "`groups`", _md(_membership(m.added, m.removed))] for m in changes.memberships]
+    table("Changed", ["User", "Field", "Change"], sorted(rows), count=len(changes.changed_users))
+    groups = [[_md(g.name), "created", ""] for g in changes.groups_created]
+    groups += [[_md(g.name), "deleted", ""] for g in changes.groups_deleted]
+    groups += [[_md(f.subject), f"`{f.field}`", f"{_md(_value(f.before))} → {_md(_value(f.after))}"]
+               for f in changes.group_fields]
+    table("Groups", ["Group", "Change", "Details"], sorted(groups))
+    return "\n".join(lines + tail)
+
+
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|~"})
+
+
+def _md(text: str) -> str:
+    """Plain text inside a table cell: no Markdown or HTML gets through, no line breaks."""
+    return _flat(text).translate(_MD_SPECIAL)
+
+
+def _code(text: str) -> str:
+    return text.replace("`", "'")
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."

@@ -1,0 +1,96 @@
+"""Adopting accounts and groups created by hand: `authentik_id` emits a Terraform import
+block (and nothing else changes); bad ids are refused with clear messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import addresses, module, read_json, tree_digest, write_json
+from users_authentik.cli import main
+
+GROUP_UUID = "3f2c9a4e-8d1b-4c6f-9e2a-7b5d0c1e4f8a"
+
+
+def adopt(project: Path, **edits: object) -> None:
+    doc = read_json(project / "users.json")
+    doc["users"]["bob"] = {"name": "Bob", "email": "bob@example.org", "groups": ["dev"], "authentik_id": 42}
+    doc["groups"] = {"admins": {}, "dev": {"authentik_id": GROUP_UUID.upper()}}
+    for path, value in edits.items():
+        section, name, key = path.split("__")
+        doc[section][name][key] = value
+    write_json(project / "users.json", doc)
+
+
+def test_adopted_user_and_group_get_import_blocks(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    adopt(project)
+    assert main([], root=project) == 0, capsys.readouterr().err
+    mod = module(project / "generated")
+    assert mod["import"] == [
+        {"to": 'authentik_group.groups["dev"]', "id": GROUP_UUID},  # lower-cased
+        {"to": 'authentik_user.users["bob"]', "id": "42"},  # a string, as Terraform wants
+    ]
+    # Every import lands on an address the module manages.
+    assert {block["to"] for block in mod["import"]} <= addresses(project / "generated")
+    # One line per import block, and the rows themselves do not carry the id.
+    lines = (project / "generated" / "users.tf.json").read_text().splitlines()
+    assert sum('"to": "authentik_user.users[\\"bob\\"]"' in line for line in lines) == 1
+    assert "authentik_id" not in json.dumps(mod["locals"])
+
+
+def test_no_import_block_without_authentik_id(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    adopt(project)
+    doc = read_json(project / "users.json")
+    del doc["users"]["bob"]["authentik_id"], doc["groups"]["dev"]["authentik_id"]
+    write_json(project / "users.json", doc)
+    assert main([], root=project) == 0, capsys.readouterr().err
+    text = (project / "generated" / "users.tf.json").read_text()
+    assert '"import"' not in text and '"moved"' not in text
+    assert "import" not in module(project / "generated")
+
+
+def test_committed_module_has_no_import_block(example_module: Path) -> None:
+    assert "import" not in module(example_module)
+
+
+def test_only_the_adopted_user_gets_one(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    adopt(project)
+    doc = read_json(project / "users.json")
+    del doc["groups"]["dev"]["authentik_id"]
+    write_json(project / "users.json", doc)
+    assert main([], root=project) == 0, capsys.readouterr().err
+    assert module(project / "generated")["import"] == [{"to": 'authentik_user.users["bob"]', "id": "42"}]
+
+
+BAD = [
+    ("user-id-string", {"users__bob__authentik_id": "42"},
+     ["users.bob.authentik_id: must be a whole number, not \"42\"", "without quotes"]),
+    ("user-id-zero", {"users__bob__authentik_id": 0},
+     ["users.bob.authentik_id: 0 is not an Authentik user id", "Directory > Users"]),
+    ("user-id-negative", {"users__bob__authentik_id": -3}, ["users.bob.authentik_id: -3 is not an Authentik user id"]),
+    ("user-id-fraction", {"users__bob__authentik_id": 4.5}, ["users.bob.authentik_id: must be a whole number"]),
+    ("user-id-bool", {"users__bob__authentik_id": True}, ["users.bob.authentik_id: must be a whole number, not true"]),
+    ("user-id-too-big", {"users__bob__authentik_id": 2**31}, ["users.bob.authentik_id: 2147483648 is not an Authentik user id"]),
+    ("user-id-duplicate", {"users__stefan__authentik_id": 42},
+     ['users.stefan.authentik_id: 42 is already the authentik_id of user "bob"', "keep the id only on the user"]),
+    ("group-id-number", {"groups__dev__authentik_id": 5}, ["groups.dev.authentik_id: must be a string, not 5", "UUID"]),
+    ("group-id-not-uuid", {"groups__dev__authentik_id": "dev"},
+     ['groups.dev.authentik_id: "dev" is not an Authentik group id (a UUID', "/api/v3/core/groups/"]),
+    ("group-id-duplicate", {"groups__admins__authentik_id": GROUP_UUID},
+     ['groups.dev.authentik_id: "3F2C9A4E-8D1B-4C6F-9E2A-7B5D0C1E4F8A" is already the authentik_id of group "admins"']),
+]
+
+
+@pytest.mark.parametrize("edits,expected", [c[1:] for c in BAD], ids=[c[0] for c in BAD])
+def test_bad_adopt_ids_are_refused(project: Path, capsys: pytest.CaptureFixture[str],
+                                   edits: dict[str, object], expected: list[str]) -> None:
+    before = tree_digest(project / "generated")
+    adopt(project, **edits)
+    assert main([], root=project) == 1
+    err = capsys.readouterr().err
+    for fragment in expected:
+        assert fragment in err, f"{fragment!r} not in:\n{err}"
+    assert "\n    fix: " in err and "Traceback" not in err
+    assert tree_digest(project / "generated") == before
