@@ -51,7 +51,9 @@ def load(paths: Paths) -> tuple[Directory | None, Settings | None, list[Problem]
 
 def main(argv: list[str] | None = None, root: Path | None = None) -> int:
     parser = argparse.ArgumentParser(prog="main.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", nargs="?", default="synth", choices=["synth", "check"])
+    parser.add_argument("command", nargs="?", default="synth", choices=["synth", "check", "plan"])
+    parser.add_argument("--base", default="HEAD", metavar="REF",
+                        help="plan: git ref whose generated/ is the applied state (default HEAD); see plan.py")
     args = parser.parse_args(argv)
     paths = Paths(root or Path.cwd())
 
@@ -62,6 +64,9 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
     if args.command == "check":
         print(f"users.json: {len(directory.users)} users, {len(directory.groups)} groups: OK")
         return 0
+    if args.command == "plan":  # offline plan preview against a git ref: plan.py
+        from . import plan
+        return plan.main(paths.root, directory, settings, base=args.base)
 
     from .synth import render, write_module
 
