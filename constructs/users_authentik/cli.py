@@ -1,8 +1,9 @@
-"""Command line: `python3 main.py [synth|check|diff]` in the repo root.
+"""Command line: `python3 main.py [synth|check|diff|plan]` in the repo root.
 
 synth (the default, and what `cdktf synth` runs): check users.json and settings.json, then
 write generated/. check: the same checks, writing nothing. diff [--base REF] [--format
 text|markdown]: who is onboarded, offboarded, suspended, changed since REF (default HEAD).
+plan [--base REF]: Terraform's own plan of the change, offline, against a stand-in provider.
 Exit status: 0 done, 1 the input has problems (all listed, nothing written), 2 usage.
 """
 
@@ -52,8 +53,10 @@ def load(paths: Paths) -> tuple[Directory | None, Settings | None, list[Problem]
 
 def main(argv: list[str] | None = None, root: Path | None = None) -> int:
     parser = argparse.ArgumentParser(prog="main.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", nargs="?", default="synth", choices=["synth", "check", "diff"])
-    parser.add_argument("--base", metavar="REF", help="git revision to compare users.json with (default: HEAD)")
+    parser.add_argument("command", nargs="?", default="synth", choices=["synth", "check", "diff", "plan"])
+    parser.add_argument("--base", metavar="REF",
+                        help="git revision to compare with: users.json for synth/check/diff, "
+                             "generated/ as the applied state for plan (default: HEAD)")
     parser.add_argument("--format", choices=["text", "markdown"], help="diff only: output format (default: text)")
     args = parser.parse_args(argv)
     paths = Paths(root or Path.cwd())
@@ -64,15 +67,19 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
         parser.error("--format applies to `diff` only")
 
     directory, settings, problems = load(paths)
-    from .guard import guard  # compares with the last commit (or --base): docs/offboarding.md
-    problems, notes = guard(paths.root, args.base, directory, settings, problems)
-    sys.stderr.writelines(note + "\n" for note in notes)
+    if args.command != "plan":  # plan shows removals to a reviewer instead of refusing them
+        from .guard import guard  # compares with the last commit (or --base): docs/offboarding.md
+        problems, notes = guard(paths.root, args.base, directory, settings, problems)
+        sys.stderr.writelines(note + "\n" for note in notes)
     if problems:
         sys.stderr.write(format_problems(problems))
         return 1
     if args.command == "check":
         print(f"users.json: {len(directory.users)} users, {len(directory.groups)} groups: OK")
         return 0
+    if args.command == "plan":  # offline plan preview against a git ref: plan.py
+        from . import plan
+        return plan.main(paths.root, directory, settings, base=args.base or "HEAD")
 
     from .synth import render, write_module
 
