@@ -262,8 +262,18 @@ def test_email_link_expires_per_settings(mod: dict[str, Any], flow_key: str, tem
     assert email["token_expiry"] == expiry
     assert email["subject"] == subject
     assert email["use_global_settings"] is True  # no SMTP secret in the module
-    assert email["activate_user_on_success"] is True
     assert (DEFAULTS.email.recovery_token_expiry, DEFAULTS.email.enrollment_token_expiry) == ("minutes=30", "hours=24")
+
+
+@pytest.mark.parametrize("flow_key", ["recovery", "enrollment"])
+def test_an_emailed_link_never_reactivates_a_suspended_person(mod: dict[str, Any], flow_key: str) -> None:
+    """users.json owns `active`. Identification finds inactive accounts too, so an email stage
+    with activate_user_on_success would let a person suspended there switch themselves back
+    on through "forgot password" (and log in) until the next apply reverts it."""
+    email = stage_at(mod, flow_key, 1)
+    assert email["activate_user_on_success"] is False
+    assert all(body.get("activate_user_on_success") is not True
+               for body in mod["resource"]["authentik_stage_email"].values())
 
 
 @pytest.mark.parametrize("flow_key", ["recovery", "enrollment"])
