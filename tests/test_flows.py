@@ -662,3 +662,38 @@ def test_settings_schema_documents_every_flow_setting() -> None:
         assert "default" in sub, f"{path} has no default"
         if sub.get("type") == "object" and path.startswith("flows."):
             assert sub.get("description"), f"{path} has no description"
+
+
+# --- docs/flows.md stays in step with the module ------------------------------------------
+
+DOC = ROOT / "docs" / "flows.md"
+
+
+def test_doc_starts_with_the_diagram_of_the_four_flows() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    readme_part = text.split("\n## ")[1]
+    assert readme_part.startswith("For the README")
+    [diagram] = re.findall(r"```mermaid\n(.*?)```", readme_part, re.S)
+    assert diagram.startswith("flowchart")
+    for flow_key in ("passwordless", "login", "enrollment", "recovery"):
+        assert getattr(DEFAULTS.flows, flow_key).slug in diagram
+    for link in ("autofill", "Use a passkey", "Forgot username or password?", "Need an account? Sign up."):
+        assert link in diagram
+
+
+def test_doc_names_every_flow_stage_and_policy(mod: dict[str, Any]) -> None:
+    text = DOC.read_text(encoding="utf-8")
+    named_things = [("authentik_flow", "slug"), ("authentik_policy_expression", "name")] + [
+        (rtype, "name") for rtype in mod["resource"]
+        if rtype.startswith("authentik_stage_") and rtype != "authentik_stage_prompt_field"]
+    for rtype, key in named_things:
+        for body in mod["resource"][rtype].values():
+            assert f"`{body[key]}`" in text, f"{rtype} {key} {body[key]!r} is not in docs/flows.md"
+
+
+def test_doc_names_every_setting() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    schema = read_json(ROOT / "schemas" / "settings.schema.json")
+    for section in ("brand", "flows", "session", "email"):
+        for key in schema["properties"][section]["properties"]:
+            assert f"{section}.{key}" in text or (section == "flows" and f"`{key}`" in text), f"{section}.{key}"
