@@ -262,6 +262,10 @@ def test_email_link_expires_per_settings(mod: dict[str, Any], flow_key: str, tem
     assert email["token_expiry"] == expiry
     assert email["subject"] == subject
     assert email["use_global_settings"] is True  # no SMTP secret in the module
+
+
+def test_token_expiry_defaults_are_the_documented_ones() -> None:
+    # The recovery blueprint's 30 minutes; a set-up link waits a day.
     assert (DEFAULTS.email.recovery_token_expiry, DEFAULTS.email.enrollment_token_expiry) == ("minutes=30", "hours=24")
 
 
@@ -615,7 +619,8 @@ BAD_SETTINGS = [
       "Authentik's own stages and policies"]),
     ("domain-url", {"brand": {"domain": "https://auth.example.com"}},
      ['brand.domain: "https://auth.example.com" is not a host name', "lowercase host name"]),
-    ("domain-uppercase", {"brand": {"domain": "Auth.Example.com"}}, ['brand.domain: "Auth.Example.com" is not a host name']),
+    ("domain-uppercase", {"brand": {"domain": "Auth.Example.com"}},
+     ['brand.domain: "Auth.Example.com" is not a host name']),
     ("domain-single-label", {"brand": {"domain": "localhost"}}, ['brand.domain: "localhost" is not a host name']),
     ("domain-trailing-dot", {"brand": {"domain": "auth.example.com."}}, ['brand.domain: "auth.example.com." is not']),
     ("flow-typo", {"flows": {"recovry": {}}}, ['flows.recovry: unknown key "recovry" (did you mean "recovery"?)']),
