@@ -114,11 +114,12 @@ class Stages(Construct):
         self.recovery_email = StageEmail(self, "recovery_email", StageEmailConfig(
             name=f"{p}-recovery-email", use_global_settings=True, template="email/password_reset.html",
             subject=settings.email.recovery_subject, token_expiry=settings.email.recovery_token_expiry,
-            activate_user_on_success=True))
+            # users.json owns `active`: a link must not switch a suspended person back on.
+            activate_user_on_success=False))
         self.enrollment_email = StageEmail(self, "enrollment_email", StageEmailConfig(
             name=f"{p}-enrollment-email", use_global_settings=True, template="email/account_confirmation.html",
             subject=settings.email.enrollment_subject, token_expiry=settings.email.enrollment_token_expiry,
-            activate_user_on_success=True))
+            activate_user_on_success=False))
 
         password = StagePromptField(self, "password_field", StagePromptFieldConfig(
             name=f"{p}-field-password", field_key="password", label="Password", type="password",
