@@ -240,3 +240,15 @@ def test_broken_module_is_rejected(terraform_run: MakeRun, case: str) -> None:
     assert result.returncode != 0
     for message in messages:
         assert message in " ".join(result.output.split()), result.output
+
+
+def test_flow_id_is_the_slug_for_the_resource_and_a_uuid_for_the_data_source() -> None:
+    from tests.standin.provider import build_attributes, fill_computed
+
+    facts = load_facts()
+    resource = fill_computed("authentik_flow", {"slug": "x"},
+                             build_attributes(facts["resources"]["authentik_flow"]))
+    data = fill_computed("authentik_flow", {"slug": "x"},
+                         build_attributes(facts["data_sources"]["authentik_flow"]), data_source=True)
+    assert resource["id"] == "x"
+    assert data["id"] != "x" and len(data["id"]) == 36  # the real data source sets id = pk (uuid)

@@ -40,11 +40,14 @@ def test_rows_carry_each_users_fields(project: Path) -> None:
 
 def test_groups_section_declares_groups_and_attributes(project: Path) -> None:
     users = read_json(project / "users.json")
-    users["groups"] = {"admins": {"attributes": {"b": 1, "a": "x"}}, "empty": {}}
+    users["groups"] = {"admins": {"attributes": {"b": 1, "a": "x", "c": "<ops & dev>"}}, "empty": {}}
     write_json(project / "users.json", users)
     assert run_main(project).returncode == 0
     groups = module(project / "generated")["locals"]["groups"]
-    assert groups == {"admins": {"attributes": '{"a":"x","b":1}'}, "empty": {"attributes": "{}"}}
+    # Sorted, compact and with Go's escapes: the text the provider reads back.
+    assert groups["admins"]["attributes"] == '{"a":"x","b":1,"c":"\\u003cops \\u0026 dev\\u003e"}'
+    assert json.loads(groups["admins"]["attributes"])["c"] == "<ops & dev>"
+    assert groups["empty"]["attributes"] == "{}"
 
 
 def test_provider_is_pinned_and_carries_no_credentials(example_module: Path, project: Path) -> None:

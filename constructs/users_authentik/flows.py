@@ -31,7 +31,6 @@ class AuthFlow(Construct):
         self.flow = Flow(self, key, FlowConfig(
             name=settings.title, slug=settings.slug, title=settings.title,
             designation=designation, authentication=authentication))
-        self.stages: list[tuple[int, Resource]] = []
 
     @property
     def uuid(self) -> str:
@@ -45,7 +44,6 @@ class AuthFlow(Construct):
             # Policies bind to the flow-stage binding; a policy error runs the stage.
             PolicyBinding(self, f"{self.key}_{stage_key}_policy", PolicyBindingConfig(
                 target=binding.ref("id"), policy=only_if.ref("id"), order=10, failure_result=True))
-        self.stages.append((order, stage))
         return binding
 
 

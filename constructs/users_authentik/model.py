@@ -39,6 +39,17 @@ class Directory:
         return tuple(u for u in self.users if u.is_admin)
 
 
+# Go's encoding/json (the provider's) escapes these; writing them the same way keeps a
+# group's attributes text equal to what the provider reads back, so no plan shows a diff.
+_GO_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                             "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def provider_json(value: Any) -> str:
+    """JSON text as the provider marshals it: sorted keys, compact, UTF-8, Go's escapes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).translate(_GO_ESCAPES)
+
+
 def build_directory(data: dict[str, Any], settings: Settings) -> Directory:
     """Only called on a document that passed every check."""
     users = tuple(
@@ -53,8 +64,7 @@ def build_directory(data: dict[str, Any], settings: Settings) -> Directory:
         # Without a groups section, the groups are the ones users name.
         declared = {g: {} for u in users for g in u.groups}
     groups = tuple(
-        Group(name=name, attributes=json.dumps(meta.get("attributes", {}), sort_keys=True,
-                                               separators=(",", ":"), ensure_ascii=False),
+        Group(name=name, attributes=provider_json(meta.get("attributes", {})),
               authentik_id=meta["authentik_id"].lower() if "authentik_id" in meta else None)
         for name, meta in sorted(declared.items()))
     return Directory(users=users, groups=groups,

@@ -127,6 +127,13 @@ def _check_meaning(settings: Settings, file: str) -> list[Problem]:
             problems.append(Problem(file, where("flows", key, "slug"),
                                     f'"{flow.slug}" is also the slug of flows.{other}',
                                     "give every flow its own slug"))
+    for key in ("user_settings_flow", "invalidation_flow"):
+        slug = getattr(settings.brand, key)
+        if slug in seen:
+            # A lookup of a flow this module creates fails on the first plan.
+            problems.append(Problem(file, where("brand", key),
+                                    f'"{slug}" is a flow this module creates (flows.{seen[slug]}), not an existing one',
+                                    "name an existing Authentik flow, e.g. the default \"default-user-settings-flow\""))
     return problems
 
 

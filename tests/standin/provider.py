@@ -220,11 +220,13 @@ def check_enumerations(diags: Diagnostics, type_name: str, config: Config, attrs
 # --------------------------------------------------------------------------- made-up values
 
 
-def made_up_value(type_name: str, attr: FactAttribute, seed: str, values: dict[str, Any]) -> Any:
+def made_up_value(type_name: str, attr: FactAttribute, seed: str, values: dict[str, Any],
+                  data_source: bool = False) -> Any:
     """A Read-Only value: a stable-looking id for id attributes, otherwise null/empty."""
     if attr.name in ID_ATTRIBUTES:
-        if type_name == "authentik_flow" and attr.name == "id" and values.get("slug"):
-            return values["slug"]  # the real provider uses the flow's slug as its id
+        if type_name == "authentik_flow" and attr.name == "id" and values.get("slug") and not data_source:
+            # The flow resource's id is its slug; the flow data source's id is the uuid.
+            return values["slug"]
         digest = uuid.uuid5(_ID_NAMESPACE, f"{type_name}/{attr.name}/{seed}")
         number = 1000 + int.from_bytes(hashlib.sha256(digest.bytes).digest()[:4], "big") % 9_000_000
         if isinstance(attr.type, types.Number):
@@ -242,13 +244,14 @@ def _seed(values: dict[str, Any], attrs: list[FactAttribute]) -> str:
     return json.dumps(known, sort_keys=True, default=str)
 
 
-def fill_computed(type_name: str, values: dict[str, Any], attrs: list[FactAttribute]) -> dict[str, Any]:
+def fill_computed(type_name: str, values: dict[str, Any], attrs: list[FactAttribute],
+                  data_source: bool = False) -> dict[str, Any]:
     """Replace values still unknown after planning (Read-Only ones) with made-up values."""
     seed = _seed(values, attrs)
     filled = dict(values)
     for attr in attrs:
         if filled.get(attr.name, Unknown) is Unknown:
-            filled[attr.name] = made_up_value(type_name, attr, seed, values)
+            filled[attr.name] = made_up_value(type_name, attr, seed, values, data_source)
     return filled
 
 
@@ -320,7 +323,7 @@ class FactsDataSource(DataSource):
                 values[attr.name] = attr.default
             elif attr.read_only:
                 values[attr.name] = Unknown
-        state = fill_computed(self.type_name, values, self.attrs)
+        state = fill_computed(self.type_name, values, self.attrs, data_source=True)
         # tf sends data source state as is, so encode here (matters for OpaqueObjectList).
         return {a.name: a.type.encode(state.get(a.name)) for a in self.attrs}
 
