@@ -258,8 +258,8 @@ def fill_computed(type_name: str, values: dict[str, Any], attrs: list[FactAttrib
 # --------------------------------------------------------------------------- resources and data sources
 
 
-class FactsResource(Resource):
-    """Base of the generated resource classes: validation from facts, CRUD that echoes the plan."""
+class _FromFacts:
+    """Name, schema and validation of a generated class, all from the schema facts."""
 
     type_name: ClassVar[str]
     attrs: ClassVar[list[FactAttribute]]
@@ -278,6 +278,10 @@ class FactsResource(Resource):
     def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
         super().validate(diags, type_name, config)
         check_enumerations(diags, type_name, config, self.attrs)
+
+
+class FactsResource(_FromFacts, Resource):
+    """Base of the generated resource classes: validation from facts, CRUD that echoes the plan."""
 
     def create(self, ctx: CreateContext, planned: State) -> State:
         return fill_computed(self.type_name, planned, self.attrs)
@@ -295,26 +299,8 @@ class FactsResource(Resource):
         return old  # one schema version only; tf's default would warn on every state read
 
 
-class FactsDataSource(DataSource):
+class FactsDataSource(_FromFacts, DataSource):
     """Base of the generated data source classes: echoes the config, makes up Read-Only ids."""
-
-    type_name: ClassVar[str]
-    attrs: ClassVar[list[FactAttribute]]
-
-    def __init__(self, provider: "StandinProvider"):
-        self.provider = provider
-
-    @classmethod
-    def get_name(cls) -> str:
-        return cls.type_name[len(TYPE_PREFIX) :]
-
-    @classmethod
-    def get_schema(cls) -> Schema:
-        return Schema(attributes=list(cls.attrs))
-
-    def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
-        super().validate(diags, type_name, config)
-        check_enumerations(diags, type_name, config, self.attrs)
 
     def read(self, ctx: ReadDataContext, config: Config) -> State:
         values = dict(config)
