@@ -131,7 +131,8 @@ class _Compiler:
             self.resolving.discard(ref)
 
     def _required(self, names: list[str], _: dict) -> Predicate:
-        return lambda v: not isinstance(v, dict) or all(n in v for n in names)
+        required = frozenset(names)
+        return lambda v: not isinstance(v, dict) or required <= v.keys()
 
     def _properties(self, properties: dict, additional: Any) -> Predicate:
         known = {name: self.compile(sub) for name, sub in properties.items()}
@@ -148,13 +149,13 @@ class _Compiler:
 
     def _property_names(self, sub: Any, _: dict) -> Predicate:
         names = self.compile(sub)
-        return lambda v: not isinstance(v, dict) or all(names(k) for k in v)
+        return lambda v: not isinstance(v, dict) or all(map(names, v))
 
     def _items(self, sub: Any, schema: dict) -> Predicate:
         if "prefixItems" in schema or isinstance(sub, list):
             raise Unsupported("prefixItems / items as a list")
         each = self.compile(sub)
-        return lambda v: not isinstance(v, list) or all(each(x) for x in v)
+        return lambda v: not isinstance(v, list) or all(map(each, v))
 
     def _unique_items(self, unique: Any, _: dict) -> Predicate:
         if unique is not True:
