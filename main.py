@@ -4,6 +4,7 @@
 This is also the app `cdktf synth` runs (cdktf.json), so both produce the same files.
 """
 
+import atexit
 import os
 import sys
 from pathlib import Path
@@ -17,5 +18,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "constructs"))
 
 from users_authentik.cli import main  # noqa: E402
 
+_exit_code = None  # set once main() has returned, with everything written
+
+
+def _exit_without_teardown() -> None:
+    # Registered before main() starts cdktf, so it runs after jsii's own exit handler (atexit
+    # is last in, first out), which stops Node and removes its temporary files. What is left,
+    # the interpreter freeing cdktf's thousands of classes one by one, costs ~45 ms of every
+    # run (bench/README.md), so skip it. An exception leaves _exit_code None: a normal exit.
+    if _exit_code is not None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    atexit.register(_exit_without_teardown)
+    _exit_code = main()
+    sys.exit(_exit_code)
