@@ -24,6 +24,7 @@ Exit status: 0 every target met, 1 a target missed (so the script can gate), 2 a
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -218,8 +219,9 @@ def lines_changed_by_one_user(case: Case, outdir: str, n: int, seed: int) -> int
         run_once(case.cmd, case.cwd)  # back to n users
 
 
-EAGER_IMPORT = ("import runpy, sys; sys.path.insert(0, 'constructs'); import users_authentik.provider; "
-                "sys.argv = ['main.py']; runpy.run_path('main.py', run_name='__main__')")
+EAGER_IMPORT = ("import os, sys; os.environ.setdefault('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '18,20'); "
+                "sys.path.insert(0, 'constructs'); import users_authentik.provider; "
+                "from users_authentik.cli import main; sys.exit(main([]))")
 
 
 def build_cases(args: argparse.Namespace, scratch: Path) -> dict[str, Case]:
@@ -251,7 +253,39 @@ def build_cases(args: argparse.Namespace, scratch: Path) -> dict[str, Case]:
         })
         if 10000 in args.sizes:
             cases["check:10000"] = Case("check:10000", [py, "main.py", "check"], scratch / "users-10000")
+        hooked = precommit_repo(args.source, scratch / "hooked")
+        if hooked is not None:
+            run = [py, "-m", "pre_commit", "run", "--files"]
+            cases["precommit:skipped"] = Case("precommit:skipped", [*run, "NOTES.md"], hooked)
+            cases["precommit:run"] = Case("precommit:run", [*run, "users.json"], hooked)
     return cases
+
+
+# What the hook must look like (the real .pre-commit-config.yaml is written elsewhere):
+# it runs main.py only when a file that can change generated/ is in the commit.
+HOOK_CONFIG = """repos:
+  - repo: local
+    hooks:
+      - id: users-authentik
+        name: users.json -> generated/
+        entry: {python} main.py
+        language: system
+        pass_filenames: false
+        files: ^(users\\.json|settings\\.json|main\\.py|constructs/|schemas/)
+"""
+
+
+def precommit_repo(source: Path, dest: Path) -> Path | None:
+    """A git repo of the project with that hook, or None without git or pre-commit."""
+    if shutil.which("git") is None or importlib.util.find_spec("pre_commit") is None:
+        return None
+    root = copy_project(source, dest)
+    (root / ".pre-commit-config.yaml").write_text(HOOK_CONFIG.format(python=sys.executable), encoding="utf-8")
+    (root / "NOTES.md").write_text("A file no hook cares about.\n", encoding="utf-8")
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "-C", str(root)]
+    for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-q", "--no-verify", "-m", "bench"]):
+        subprocess.run(git + cmd, check=True, capture_output=True)
+    return root
 
 
 def run_rounds(cases: dict[str, Case], runs: int, warmup: int) -> None:
@@ -319,6 +353,8 @@ FIXED_ROWS = (
     ("invalid:eager", "the same, had main.py imported cdktf up front"),
     ("synth:committed", "`main.py`, committed users.json (1 user): a typical hook run"),
     ("check:10000", "`main.py check`, 10,000 users (no cdktf)"),
+    ("precommit:skipped", "pre-commit, commit touches no file the hook watches (hook skipped)"),
+    ("precommit:run", "pre-commit, commit touches users.json (hook runs `main.py`, 1 user)"),
 )
 
 
