@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .fast_check import Predicate, compile_schema
 from .problems import Problem, where
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
@@ -26,8 +27,16 @@ def load_schema(name: str) -> dict[str, Any]:
     return json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=None)
+def fast_predicate(name: str) -> Predicate | None:
+    return compile_schema(load_schema(name))
+
+
 def check_schema(data: Any, schema_name: str, file: str) -> list[Problem]:
-    from jsonschema import Draft202012Validator  # imported here: only checks need it
+    passes = fast_predicate(schema_name)
+    if passes is not None and passes(data):
+        return []  # the usual case, without importing jsonschema (fast_check.py)
+    from jsonschema import Draft202012Validator  # imported here: only a failed check needs it
 
     validator = Draft202012Validator(load_schema(schema_name))
     problems = {_to_problem(err, file) for err in validator.iter_errors(data)}

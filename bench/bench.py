@@ -1,0 +1,508 @@
+#!/usr/bin/env python3
+"""Benchmark `python3 main.py` (what pre-commit and `cdktf synth` run) from 10 to 10,000 users.
+
+    python3 bench/bench.py              # full run (a few minutes); rewrites bench/README.md's results
+    python3 bench/bench.py --quick      # smoke test: 10 and 100 users, one run, README untouched
+
+Every case is a whole process started the way a hook starts it, timed from spawn to exit,
+in a scratch copy of the project (the repo is never written, except the README section
+and bench/results/, which git ignores). Beside main.py it runs two references, in the same
+rounds so machine noise hits all of them alike: the empty stack (bench/empty_stack.py,
+the fixed cost of Python + Node + jsii + cdktf) and the naive design (bench/naive.py, one
+construct per user through jsii). Results are medians, reported as ratios to the empty stack.
+
+Memory is the peak resident set of the whole process tree: main.py's Python process and
+the two Node processes jsii starts (a launcher and the kernel). A sampler thread walks the
+tree through /proc every few milliseconds and records each process's VmHWM (the kernel's
+own high-water mark of its RSS); the reported peak is the sum of those per-process peaks,
+an upper bound of the tree's true peak (the peaks need not coincide). os.wait4's ru_maxrss
+only gives the largest single process, so it is kept as a cross-check.
+
+Exit status: 0 every target met, 1 a target missed (so the script can gate), 2 a case failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from helpers import PROJECT_FILES  # noqa: E402  (what a checkout needs to run main.py)
+from workload import changed_lines, users_document, with_one_more_user  # noqa: E402
+
+SIZES = (10, 100, 1000, 5000, 10000)
+README = BENCH / "README.md"
+RAW = BENCH / "results" / "latest.json"
+BEGIN, END = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
+
+# Issue 6's targets.
+MAX_RATIO = 1.5          # wall time at 10,000 users / empty stack
+MAX_PEAK_MB = 250        # peak RSS of the process tree, any size
+MAX_LINES = 12           # lines of generated/ changed by adding one user, any size
+# "Flat from 1,000 to 10,000": 1,000 more users cost no more from 5,000 to 10,000 than from
+# 1,000 to 5,000, within 50 % or 5 ms (whichever is larger). Steps below 1,000 users are
+# too small to tell from the noise of whole-process medians; a cost that grows with n
+# (n²) would make the second step 2.5 times the first.
+FLAT_FACTOR, FLAT_SLACK_MS = 1.5, 5.0
+SAMPLE_EVERY_S = 0.004
+
+
+# --- one process, timed and sampled ---------------------------------------------------
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                out += [int(c) for c in fh.read().split()]
+    except OSError:  # exited meanwhile
+        pass
+    return out
+
+
+def _rss_kb(pid: int) -> tuple[int, int] | None:
+    """(VmRSS, VmHWM) in KiB, or None once the process is gone or a zombie."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            fields = dict(line.split(":", 1) for line in fh if line.startswith(("VmRSS", "VmHWM")))
+    except OSError:
+        return None
+    if "VmHWM" not in fields:
+        return None
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+class TreeSampler(threading.Thread):
+    """Polls the process tree under `root` until stopped (see the module docstring)."""
+
+    def __init__(self, root: int):
+        super().__init__(daemon=True)
+        self.root = root
+        self.hwm: dict[int, int] = {}   # pid -> highest VmHWM seen
+        self.tree_rss = 0               # highest sum of VmRSS seen at one instant
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while True:
+            self.sample()
+            if self._stop_event.wait(SAMPLE_EVERY_S):
+                return
+
+    def sample(self) -> None:
+        total, todo = 0, [self.root]
+        while todo:
+            pid = todo.pop()
+            mem = _rss_kb(pid)
+            if mem is not None:
+                total += mem[0]
+                self.hwm[pid] = max(self.hwm.get(pid, 0), mem[1])
+            todo += _children(pid)
+        self.tree_rss = max(self.tree_rss, total)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+@dataclass
+class Sample:
+    wall_s: float
+    cpu_s: float       # user + system CPU time of the whole tree (wait4 includes reaped children)
+    peak_kb: int       # sum over the tree's processes of each one's peak RSS (reported)
+    tree_rss_kb: int   # highest simultaneous total seen by sampling (a lower bound)
+    maxrss_kb: int     # wait4: the largest single process (cross-check)
+    processes: int
+
+
+class CaseFailed(Exception):
+    pass
+
+
+def run_once(cmd: list[str], cwd: Path, expect: int = 0) -> Sample:
+    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20", "CHECKPOINT_DISABLE": "1"}
+    env.pop("CDKTF_OUTDIR", None)
+    # A working copy keeps __pycache__ from one commit to the next; let the warm-up write it.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    with tempfile.TemporaryFile() as output:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                stdout=output, stderr=subprocess.STDOUT)
+        sampler = TreeSampler(proc.pid)
+        sampler.start()
+        # Wait for the exit without reaping, so the sampler never reads a recycled pid...
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+        wall = time.perf_counter() - start
+        sampler.stop()
+        _, status, usage = os.wait4(proc.pid, 0)  # ...then reap it and get its rusage.
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != expect:
+            output.seek(0)
+            raise CaseFailed(f"{' '.join(cmd)} in {cwd} exited {proc.returncode}, expected {expect}:\n"
+                             + output.read().decode("utf-8", "replace")[-3000:])
+    return Sample(wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime, peak_kb=sum(sampler.hwm.values()), tree_rss_kb=sampler.tree_rss,
+                  maxrss_kb=usage.ru_maxrss, processes=len(sampler.hwm))
+
+
+# --- cases ------------------------------------------------------------------------------
+
+@dataclass
+class Case:
+    key: str
+    cmd: list[str]
+    cwd: Path
+    expect: int = 0
+    samples: list[Sample] = field(default_factory=list)
+
+    def median(self, attr: str) -> float:
+        return statistics.median(getattr(s, attr) for s in self.samples)
+
+    @property
+    def wall(self) -> float:
+        return self.median("wall_s")
+
+    @property
+    def fastest(self) -> float:
+        return min(s.wall_s for s in self.samples)
+
+    @property
+    def cpu(self) -> float:
+        return self.median("cpu_s")
+
+    @property
+    def peak_mb(self) -> float:
+        return self.median("peak_kb") * 1024 / 1e6
+
+
+def copy_project(source: Path, dest: Path) -> Path:
+    """tests/helpers.copy_project, from any checkout (--source)."""
+    dest.mkdir(parents=True)
+    for name in PROJECT_FILES:
+        src = source / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def write_users(root: Path, document: dict) -> None:
+    (root / "users.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def read_tree(path: Path) -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(path.glob("*")) if p.is_file()
+            and not p.name.startswith(".")}
+
+
+def lines_changed_by_one_user(case: Case, outdir: str, n: int, seed: int) -> int:
+    """Synthesize n users (already done by the timed runs), add one, count changed lines."""
+    before = read_tree(case.cwd / outdir)
+    document, _ = with_one_more_user(users_document(n, seed), seed)
+    original = (case.cwd / "users.json").read_bytes()
+    write_users(case.cwd, document)
+    try:
+        run_once(case.cmd, case.cwd)
+        return changed_lines(before, read_tree(case.cwd / outdir))
+    finally:
+        (case.cwd / "users.json").write_bytes(original)
+        run_once(case.cmd, case.cwd)  # back to n users
+
+
+EAGER_IMPORT = ("import os, sys; os.environ.setdefault('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '18,20'); "
+                "sys.path.insert(0, 'constructs'); import users_authentik.provider; "
+                "from users_authentik.cli import main; sys.exit(main([]))")
+
+
+def build_cases(args: argparse.Namespace, scratch: Path) -> dict[str, Case]:
+    py = sys.executable
+    cases: dict[str, Case] = {}
+    empty = scratch / "empty"
+    empty.mkdir()
+    cases["empty"] = Case("empty", [py, str(BENCH / "empty_stack.py")], empty)
+    for n in args.sizes:
+        root = copy_project(args.source, scratch / f"users-{n}")
+        write_users(root, users_document(n, args.seed))
+        cases[f"main:{n}"] = Case(f"main:{n}", [py, "main.py"], root)
+        if n <= args.naive_max:
+            cases[f"naive:{n}"] = Case(f"naive:{n}", [py, str(BENCH / "naive.py")], root)
+    if args.fixed:
+        repo = copy_project(args.source, scratch / "committed")  # the committed users.json
+        bad = copy_project(args.source, scratch / "invalid")
+        document = users_document(10, args.seed)
+        first, second = list(document["users"])[:2]
+        document["users"][second]["email"] = document["users"][first]["email"].upper()
+        write_users(bad, document)  # one problem: a duplicate email
+        cases.update({
+            "python": Case("python", [py, "-c", "pass"], empty),
+            "node": Case("node", ["node", "-e", "0"], empty),
+            "check:committed": Case("check:committed", [py, "main.py", "check"], repo),
+            "synth:committed": Case("synth:committed", [py, "main.py"], repo),
+            "invalid:lazy": Case("invalid:lazy", [py, "main.py"], bad, expect=1),
+            "invalid:eager": Case("invalid:eager", [py, "-c", EAGER_IMPORT], bad, expect=1),
+        })
+        if 10000 in args.sizes:
+            cases["check:10000"] = Case("check:10000", [py, "main.py", "check"], scratch / "users-10000")
+        hooked = precommit_repo(args.source, scratch / "hooked")
+        if hooked is not None:
+            run = [py, "-m", "pre_commit", "run", "--files"]
+            cases["precommit:skipped"] = Case("precommit:skipped", [*run, "NOTES.md"], hooked)
+            cases["precommit:run"] = Case("precommit:run", [*run, "users.json"], hooked)
+    return cases
+
+
+# What the hook must look like (the real .pre-commit-config.yaml is written elsewhere):
+# it runs main.py only when a file that can change generated/ is in the commit.
+HOOK_CONFIG = """repos:
+  - repo: local
+    hooks:
+      - id: users-authentik
+        name: users.json -> generated/
+        entry: {python} main.py
+        language: system
+        pass_filenames: false
+        files: ^(users\\.json|settings\\.json|main\\.py|constructs/|schemas/)
+"""
+
+
+def precommit_repo(source: Path, dest: Path) -> Path | None:
+    """A git repo of the project with that hook, or None without git or pre-commit."""
+    if shutil.which("git") is None or importlib.util.find_spec("pre_commit") is None:
+        return None
+    root = copy_project(source, dest)
+    (root / ".pre-commit-config.yaml").write_text(HOOK_CONFIG.format(python=sys.executable), encoding="utf-8")
+    (root / "NOTES.md").write_text("A file no hook cares about.\n", encoding="utf-8")
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "-C", str(root)]
+    for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-q", "--no-verify", "-m", "bench"]):
+        subprocess.run(git + cmd, check=True, capture_output=True)
+    return root
+
+
+def run_rounds(cases: dict[str, Case], runs: int, warmup: int) -> None:
+    # Rounds, not case after case: a slow spell of the machine then hits every case alike.
+    total = warmup + runs
+    for r in range(total):
+        started = time.perf_counter()
+        for case in cases.values():
+            sample = run_once(case.cmd, case.cwd, case.expect)
+            if r >= warmup:
+                case.samples.append(sample)
+        label = "warm-up" if r < warmup else f"run {r - warmup + 1}/{runs}"
+        print(f"  {label}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+
+
+# --- report -----------------------------------------------------------------------------
+
+def versions() -> str:
+    def dist(name: str) -> str:
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "?"
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    return (f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, "
+            f"Python {platform.python_version()}, Node {node}, cdktf {dist('cdktf')}, jsii {dist('jsii')}")
+
+
+def per_thousand(cases: dict[str, Case], prefix: str, sizes: list[int]) -> dict[int, float | None]:
+    """ms per 1,000 added users, for each step from the previous size. From the fastest run
+    of each size: other processes only ever add time, and a step is a small difference of
+    two large numbers, so the median's noise would swamp it on a busy machine."""
+    out: dict[int, float | None] = {}
+    previous = None
+    for n in sizes:
+        if f"{prefix}:{n}" not in cases:
+            continue
+        wall = cases[f"{prefix}:{n}"].fastest
+        out[n] = None if previous is None else (wall - previous[1]) * 1e6 / (n - previous[0])
+        previous = (n, wall)
+    return out
+
+
+def size_table(cases: dict[str, Case], prefix: str, sizes: list[int], lines: dict[str, int]) -> list[str]:
+    empty = cases["empty"].wall
+    steps = per_thousand(cases, prefix, sizes)
+    rows = ["| users | wall time | × empty stack | CPU time | peak RSS, process tree "
+            "| ms per 1,000 added users (fastest runs) | generated lines changed by +1 user |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for n in sizes:
+        case = cases.get(f"{prefix}:{n}")
+        if case is None:
+            continue
+        step = "–" if steps[n] is None else f"{steps[n]:.0f}"
+        rows.append(f"| {n:,} | {case.wall:.2f} s | {case.wall / empty:.2f} | {case.cpu:.2f} s "
+                    f"| {case.peak_mb:.0f} MB | {step} | {lines.get(case.key, '–')} |")
+    return rows
+
+
+FIXED_ROWS = (
+    ("python", "`python3 -c pass` (interpreter start)"),
+    ("node", "`node -e 0` (one Node start; jsii starts two)"),
+    ("empty", "empty stack: import cdktf, empty TerraformStack, synth"),
+    ("check:committed", "`main.py check`, committed users.json (no cdktf)"),
+    ("invalid:lazy", "`main.py`, users.json with one problem (as shipped: no cdktf import)"),
+    ("invalid:eager", "the same, had main.py imported cdktf up front"),
+    ("synth:committed", "`main.py`, committed users.json (1 user): a typical hook run"),
+    ("check:10000", "`main.py check`, 10,000 users (no cdktf)"),
+    ("precommit:skipped", "pre-commit, commit touches no file the hook watches (hook skipped)"),
+    ("precommit:run", "pre-commit, commit touches users.json (hook runs `main.py`, 1 user)"),
+)
+
+
+def fixed_table(cases: dict[str, Case]) -> list[str]:
+    empty = cases["empty"].wall
+    rows = ["| process | wall time | × empty stack | CPU time | peak RSS, process tree |",
+            "| --- | ---: | ---: | ---: | ---: |"]
+    for key, label in FIXED_ROWS:
+        if key in cases:
+            case = cases[key]
+            rows.append(f"| {label} | {case.wall:.2f} s | {case.wall / empty:.2f} | {case.cpu:.2f} s "
+                        f"| {case.peak_mb:.0f} MB |")
+    return rows
+
+
+def targets(cases: dict[str, Case], sizes: list[int], lines: dict[str, int]) -> list[tuple[bool, str]]:
+    out = []
+    empty = cases["empty"].wall
+    if "main:10000" in cases:
+        ratio = cases["main:10000"].wall / empty
+        out.append((ratio <= MAX_RATIO, f"10,000 users: wall time {ratio:.2f} × the empty stack (target ≤ {MAX_RATIO})"))
+    peak_n = max((n for n in sizes if f"main:{n}" in cases), key=lambda n: cases[f"main:{n}"].peak_mb)
+    peak = cases[f"main:{peak_n}"].peak_mb
+    out.append((peak <= MAX_PEAK_MB, f"peak RSS of the process tree {peak:.0f} MB at {peak_n:,} users "
+                                      f"(target ≤ {MAX_PEAK_MB} MB)"))
+    steps = per_thousand(cases, "main", sizes)
+    inner = [n for n in sizes if 1000 < n <= 10000 and steps.get(n) is not None]
+    if len(inner) >= 2 and min(sizes) <= 1000:
+        (a, small), (b, large) = (inner[0], steps[inner[0]]), (inner[-1], steps[inner[-1]])
+        start_a = max(n for n in sizes if n < a)
+        start_b = max(n for n in sizes if n < b)
+        limit = max(small * FLAT_FACTOR, small + FLAT_SLACK_MS)
+        out.append((large <= limit, f"cost per 1,000 users flat: {large:.0f} ms from {start_b:,} to {b:,} "
+                                    f"vs {small:.0f} ms from {start_a:,} to {a:,} (target ≤ {limit:.0f} ms: "
+                                    f"{FLAT_FACTOR} × or + {FLAT_SLACK_MS:.0f} ms)"))
+    main_lines = {k: v for k, v in lines.items() if k.startswith("main:")}
+    if main_lines:
+        worst = max(main_lines.values())
+        out.append((worst <= MAX_LINES, f"adding one user changes at most {worst} lines of generated/ "
+                                        f"(target ≤ {MAX_LINES})"))
+    return out
+
+
+def report(cases: dict[str, Case], args: argparse.Namespace, lines: dict[str, int],
+           checks: list[tuple[bool, str]]) -> str:
+    empty = cases["empty"]
+    samples = empty.samples[0]
+    text = [
+        f"Machine: {versions()}.",
+        f"Median of {args.runs} runs after {args.warmup} warm-up round(s); inputs from seed {args.seed}. "
+        f"Memory: sum of the per-process peak RSS of the process tree ({samples.processes} processes: "
+        "Python and jsii's two Node processes); MB = 10⁶ bytes.",
+        "",
+        f"Empty stack (the floor): **{empty.wall:.2f} s** wall, {empty.cpu:.2f} s CPU, {empty.peak_mb:.0f} MB.",
+        "",
+        "`python3 main.py` (this design: the stack from settings, users as locals):",
+        "",
+        *size_table(cases, "main", args.sizes, lines),
+    ]
+    if any(k.startswith("naive:") for k in cases):
+        text += ["", "Naive reference (bench/naive.py: one `User` construct per user through jsii):", "",
+                 *size_table(cases, "naive", args.sizes, lines)]
+    if args.fixed:
+        text += ["", "Fixed costs:", "", *fixed_table(cases)]
+    text += ["", "Targets:", ""]
+    text += [f"- {'met' if ok else '**MISSED**'}: {what}" for ok, what in checks]
+    return "\n".join(text) + "\n"
+
+
+def write_readme(section: str) -> None:
+    text = README.read_text(encoding="utf-8")
+    head, sep, rest = text.partition(BEGIN)
+    _, sep2, tail = rest.partition(END)
+    if not (sep and sep2):
+        raise SystemExit(f"{README} lacks the {BEGIN} ... {END} markers")
+    README.write_text(f"{head}{BEGIN}\n{section}{END}{tail}", encoding="utf-8")
+
+
+def write_raw(cases: dict[str, Case], lines: dict[str, int], args: argparse.Namespace) -> None:
+    RAW.parent.mkdir(exist_ok=True)
+    RAW.write_text(json.dumps({
+        "versions": versions(), "runs": args.runs, "warmup": args.warmup, "seed": args.seed,
+        "source": str(args.source), "lines_changed": lines,
+        "cases": {k: {"cmd": c.cmd[1:] if c.cmd[0] == sys.executable else c.cmd,
+                      "samples": [asdict(s) for s in c.samples]} for k, c in cases.items()},
+    }, indent=1) + "\n", encoding="utf-8")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)),
+                        help="comma-separated user counts (default %(default)s)")
+    parser.add_argument("--runs", type=int, default=5, help="measured rounds (default %(default)s)")
+    parser.add_argument("--warmup", type=int, default=1, help="unmeasured rounds first (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=6, help="seed of the generated users (default %(default)s)")
+    parser.add_argument("--naive-max", type=int, default=max(SIZES),
+                        help="run the naive reference only up to this many users (default %(default)s)")
+    parser.add_argument("--no-fixed", dest="fixed", action="store_false", help="skip the fixed-cost cases")
+    parser.add_argument("--source", type=Path, default=ROOT,
+                        help="checkout whose main.py to measure (default: this one)")
+    parser.add_argument("--no-write", dest="write", action="store_false",
+                        help="print only; leave bench/README.md alone")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test: --sizes 10,100 --runs 1 --warmup 0 --no-write")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.runs, args.warmup, args.write = "10,100", 1, 0, False
+    args.sizes = sorted({int(s) for s in str(args.sizes).split(",")})
+    args.source = args.source.resolve()
+    if args.runs < 1 or min(args.sizes) < 1:
+        parser.error("--runs and every size must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="users-authentik-bench-") as tmp:
+        try:
+            cases = build_cases(args, Path(tmp))
+            print(f"{len(cases)} cases × {args.warmup + args.runs} rounds in {tmp}", file=sys.stderr)
+            run_rounds(cases, args.runs, args.warmup)
+            lines = {}
+            for n in args.sizes:
+                for prefix, outdir in (("main", "generated"), ("naive", "generated-naive")):
+                    if f"{prefix}:{n}" in cases:
+                        lines[f"{prefix}:{n}"] = lines_changed_by_one_user(cases[f"{prefix}:{n}"], outdir, n, args.seed)
+        except CaseFailed as failed:
+            print(f"bench: a case failed: {failed}", file=sys.stderr)
+            return 2
+    checks = targets(cases, args.sizes, lines)
+    section = report(cases, args, lines, checks)
+    print(section)
+    write_raw(cases, lines, args)
+    full = set(SIZES) <= set(args.sizes) and args.source == ROOT
+    if args.write and full:
+        write_readme(section)
+        print(f"bench: results written to {README.relative_to(ROOT)}", file=sys.stderr)
+    elif args.write:
+        print("bench: partial run (not every size, or another --source); README left alone", file=sys.stderr)
+    return 0 if all(ok for ok, _ in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
