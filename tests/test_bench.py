@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from helpers import ROOT, read_json, run_main, write_json
+from tests.helpers import ROOT, read_json, run_main, write_json
 
 sys.path.insert(0, str(ROOT / "bench"))
 

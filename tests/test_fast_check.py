@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from helpers import ROOT
-from test_validation import CASES, EXAMPLE
+from tests.helpers import ROOT
+from tests.test_validation import CASES, EXAMPLE
 from users_authentik.fast_check import compile_schema
 from users_authentik.schema_check import fast_predicate, load_schema
 
