@@ -260,9 +260,9 @@ def test_invalid_working_tree_is_reported_as_usual(repo: Path, capsys: pytest.Ca
 
 
 def test_markdown_cells_cannot_inject_markup(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    edit(repo, lambda d: d["users"].update(zed=dict(user("zed"), name="Zed | <img src=x> *bold*\nline")))
+    edit(repo, lambda d: d["users"].update(zed=dict(user("zed"), name="Zed | <img src=x> *bold* `code`")))
     row = [line for line in diff(repo, capsys, "--format", "markdown").splitlines() if "`zed`" in line]
-    assert row == ["| `zed` | Zed \\| \\<img src=x\\> \\*bold\\* line | zed@example.org |  |  |"]
+    assert row == ["| `zed` | Zed \\| \\<img src=x\\> \\*bold\\* \\`code\\` | zed@example.org |  |  |"]
 
 
 def test_adoption_and_group_changes_are_shown(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,40 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return seen
 
 
+# A control character can only reach a JSON string through an escape (\n, \t, \u0000-\u001f).
+# Python's `$` matches before a final newline, so the schema's patterns would pass "bob\n";
+# looking at the text first keeps the walk off the common path.
+_ESCAPED_CONTROL = re.compile(r"\\[nrtbf]|\\u00[01][0-9a-fA-F]|\\u007[fF]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+FREE_FORM = "attributes"  # objects whose contents are the user's own data, passed on as is
+
+
+def _control_characters(node: Any, file: str, path: tuple[str | int, ...] = ()) -> list[Problem]:
+    problems = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if _CONTROL.search(key):
+                problems.append(_control_problem(file, path + (key,), "key"))
+            if key != FREE_FORM:
+                problems += _control_characters(value, file, path + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            problems += _control_characters(value, file, path + (i,))
+    elif isinstance(node, str) and _CONTROL.search(node):
+        problems.append(_control_problem(file, path, "value"))
+    return problems
+
+
+def _control_problem(file: str, path: tuple[str | int, ...], what: str) -> Problem:
+    return Problem(file, where(*path), f"the {what} contains a control character (a newline, tab or similar)",
+                   "remove the \\n, \\t or \\u00.. escape; names, emails and groups are one line of plain text")
+
+
 def parse_json(text: str, file: str) -> tuple[Any, list[Problem]]:
     try:
-        return json.loads(text, object_pairs_hook=_reject_duplicates), []
+        data = json.loads(text, object_pairs_hook=_reject_duplicates)
+        # The data comes back with these problems so the other checks still run on it.
+        return data, (_control_characters(data, file) if _ESCAPED_CONTROL.search(text) else [])
     except _DuplicateKey as dup:
         key = dup.args[0]
         line = _line_of_key(text, key)
