@@ -13,10 +13,13 @@ A value is either a literal or a Terraform expression string ("${...}").
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from typing import Any, ClassVar, Union
 
+import jsii
 from cdktf import (App, TerraformDataSource, TerraformOutput, TerraformProvider,
-                   TerraformProviderGeneratorMetadata, TerraformResource, TerraformStack)
+                   TerraformProviderGeneratorMetadata, TerraformResource, TerraformResourceConfig,
+                   TerraformStack)
 from constructs import Construct
 
 
@@ -59,16 +62,21 @@ class _Element:
     CONFIG: ClassVar[type]
     ADDRESS_PREFIX: ClassVar[str] = ""
 
-    def _setup(self, name: str, config: Any, for_each: Expr | None) -> None:
+    def __init__(self, scope: Construct, name: str, config: Any, *, for_each: Expr | None = None):
         if not isinstance(config, self.CONFIG):
             raise TypeError(f"{type(self).__name__} takes a {self.CONFIG.__name__}")
         self._attrs = _attributes(config)
+        self.address = f"{self.ADDRESS_PREFIX}{self.TYPE}.{name}"
+        # What TerraformResource/TerraformDataSource.__init__ and override_logical_id do,
+        # minus their argument checks: cdktf's wrappers re-derive type hints on every call,
+        # which for the ~60 elements of the stack cost 25-30 ms of each synth (bench/README.md).
+        # Construct ids must be unique per scope across types; addresses only per type.
+        jsii.create(self.__class__, self, [scope, self.address, _element_config(self.TYPE)])
         # Logical ids are resource addresses; set them exactly so a refactor of the
         # construct tree can never rename (and so re-create) anything.
-        self.override_logical_id(name)
-        self.address = f"{self.ADDRESS_PREFIX}{self.TYPE}.{name}"
+        jsii.invoke(self, "overrideLogicalId", [name])
         if for_each is not None:
-            self.add_override("for_each", for_each)
+            jsii.invoke(self, "addOverride", ["for_each", for_each])
 
     def _synthesize_attributes(self) -> dict[str, Any]:
         return self._attrs
@@ -83,11 +91,6 @@ class Resource(_Element, TerraformResource):
         super().__init_subclass__(**kw)
         RESOURCES[cls.TYPE] = cls
 
-    def __init__(self, scope: Construct, name: str, config: Any, *, for_each: Expr | None = None):
-        # Construct ids must be unique per scope across types; addresses only per type.
-        TerraformResource.__init__(self, scope, f"{self.TYPE}.{name}", terraform_resource_type=self.TYPE)
-        self._setup(name, config, for_each)
-
 
 class DataSource(_Element, TerraformDataSource):
     ADDRESS_PREFIX = "data."
@@ -96,9 +99,10 @@ class DataSource(_Element, TerraformDataSource):
         super().__init_subclass__(**kw)
         DATA_SOURCES[cls.TYPE] = cls
 
-    def __init__(self, scope: Construct, name: str, config: Any, *, for_each: Expr | None = None):
-        TerraformDataSource.__init__(self, scope, f"data.{self.TYPE}.{name}", terraform_resource_type=self.TYPE)
-        self._setup(name, config, for_each)
+
+@lru_cache(maxsize=None)
+def _element_config(terraform_type: str) -> TerraformResourceConfig:
+    return TerraformResourceConfig(terraform_resource_type=terraform_type)
 
 
 # --- users and groups -------------------------------------------------------------
