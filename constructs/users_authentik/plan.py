@@ -22,7 +22,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Mapping, TextIO
 
+from .gitref import Missing, Unreadable, files_at, resolve
 from .model import Directory
 from .settings import Settings
 
@@ -106,44 +106,32 @@ def summarize(plan: Mapping[str, Any]) -> Summary:
 # --------------------------------------------------------------------------- git
 
 
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, timeout=60)
-    except FileNotFoundError:
-        raise PlanError("git is not on PATH; `main.py plan` reads the base ref with git") from None
-
-
 def resolve_ref(root: Path, ref: str) -> str:
     """Full commit id of `ref`; PlanError when root is no git repo or the ref does not exist."""
-    if not _git(root, "rev-parse", "--git-dir").returncode == 0:
+    found = resolve(root, ref)
+    if found is Missing.NO_GIT:
+        raise PlanError("git is not on PATH; `main.py plan` reads the base ref with git")
+    if found is Missing.NOT_A_REPO:
         raise PlanError(f"{root} is not in a git repository; `main.py plan` plans the working tree "
                         "against a git ref (--base, default HEAD)")
-    found = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    if ref.startswith("-") or found.returncode != 0:
-        hint = " (no commits yet?)" if ref == "HEAD" else ""
+    if isinstance(found, Missing):
+        hint = " (no commits yet?)" if found is Missing.NO_COMMITS else ""
         raise PlanError(f"git ref {ref!r} not found{hint}; pass an existing branch, tag or commit to --base")
-    return found.stdout.decode().strip()
+    return found
 
 
 def export_generated(root: Path, commit: str, dest: Path) -> list[str]:
     """Write the *.tf/*.tf.json files of generated/ at `commit` into dest; their names.
 
     An empty list means the commit has no generated/ (the base is then an empty state)."""
-    prefix = _git(root, "rev-parse", "--show-prefix").stdout.decode().strip()
-    tree = f"{commit}:{prefix}generated"
-    # --full-tree: run in a subdirectory, ls-tree would otherwise list only what lies under it.
-    listing = _git(root, "ls-tree", "--full-tree", "--name-only", "-z", tree)
-    if listing.returncode != 0:
-        return []
-    names = sorted(n for n in listing.stdout.decode().split("\0") if n.endswith((".tf", ".tf.json")))
+    try:
+        files = files_at(root, commit, "generated", endings=(".tf", ".tf.json"))
+    except Unreadable as e:
+        raise PlanError(f"cannot read {e.path} at {commit[:12]}: {e.detail}") from None
     dest.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        blob = _git(root, "cat-file", "blob", f"{tree}/{name}")
-        if blob.returncode != 0:
-            raise PlanError(f"cannot read {prefix}generated/{name} at {commit[:12]}: "
-                            f"{blob.stderr.decode().strip()}")
-        (dest / name).write_bytes(blob.stdout)
-    return names
+    for name, data in files.items():
+        (dest / name).write_bytes(data)
+    return sorted(files)
 
 
 # --------------------------------------------------------------------------- tools

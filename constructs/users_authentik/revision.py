@@ -2,19 +2,17 @@
 the working tree's copy (cli.load), for `main.py diff` and the removal guard.
 
 A users.json that is absent at the revision is an empty directory (nobody existed yet);
-so is a repository without commits, when the revision asked for is HEAD. Git is run with
-the project root as working directory, so the project may live in a sub-folder of a repo.
+so is a repository without commits, when the revision asked for is HEAD. Git is read by
+gitref.py, so the project may live in a sub-folder of a repo.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
+from .gitref import Missing, Unreadable, files_at, resolve
 from .model import Directory
 from .problems import Problem
 
@@ -31,11 +29,6 @@ class NoRevision(Exception):
         self.no_git = no_git  # not a git checkout at all (as opposed to a bad ref)
 
 
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, env=env)
-
-
 def read_files(root: Path, ref: str) -> dict[str, bytes]:
     """The bytes of users.json and settings.json at ref (a file absent there is left out)."""
     def fail(problem: str, fix: str, *, no_git: bool = False) -> NoRevision:
@@ -43,33 +36,23 @@ def read_files(root: Path, ref: str) -> dict[str, bytes]:
 
     if ref.startswith("-") or not ref.strip():
         raise fail(f'"{ref}" is not a git revision', "name a branch, tag or commit, e.g. --base origin/main")
-    if shutil.which("git") is None:
+    sha = resolve(root, ref)
+    if sha is Missing.NO_GIT:
         raise fail("git is not installed, so there is no committed version to compare with",
                    "install git, or run `python3 main.py check` to check users.json alone", no_git=True)
-    found = _git(root, "rev-parse", "--show-prefix")
-    if found.returncode:
+    if sha is Missing.NOT_A_REPO:
         raise fail(f"{root} is not inside a git repository, so there is no committed version to compare with",
                    "run it in a clone of the repository, or use `python3 main.py check`", no_git=True)
-    prefix = found.stdout.decode().strip()
-    commit = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    if commit.returncode:
-        if ref == "HEAD":
-            return {}  # no commit yet: everything is new
+    if sha is Missing.NO_COMMITS:
+        return {}  # no commit yet: everything is new
+    if sha is Missing.NO_SUCH_REF:
         raise fail(f'"{ref}" is not a commit in this repository',
                    "name an existing branch, tag or commit (`git log --oneline` lists commits; "
                    "in CI, fetch the base branch first)")
-    sha = commit.stdout.decode().strip()
-    listed = _git(root, "ls-tree", "--full-tree", "--name-only", sha, "--", *(prefix + name for name in FILES))
-    present = {line[len(prefix):] for line in listed.stdout.decode().splitlines()}
-    out = {}
-    for name in FILES:
-        if name in present:
-            blob = _git(root, "cat-file", "blob", f"{sha}:{prefix}{name}")
-            if blob.returncode:
-                raise fail(f"git could not read {name}: {blob.stderr.decode().strip()}",
-                           "check the repository with `git fsck`")
-            out[name] = blob.stdout
-    return out
+    try:
+        return files_at(root, sha, FILES)
+    except Unreadable as e:
+        raise fail(f"git could not read {e.name}: {e.detail}", "check the repository with `git fsck`") from None
 
 
 def unchanged(root: Path, files: dict[str, bytes]) -> bool:

@@ -1,0 +1,74 @@
+"""Files as committed at a git ref: the one place that runs git, for revision.py (users.json
+and settings.json, for `main.py diff` and the removal guard) and plan.py (generated/).
+
+Git runs with the project root as working directory, so the project may live in a sub-folder
+of a repository: names are relative to the project root (`git rev-parse --show-prefix`).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Sequence
+
+
+class Missing(enum.Enum):
+    """Why a ref names no commit."""
+
+    NO_GIT = "git is not installed"
+    NOT_A_REPO = "not inside a git repository"
+    NO_COMMITS = "HEAD has no commit yet"
+    NO_SUCH_REF = "no such commit (or a ref that looks like an option)"
+
+
+class Unreadable(Exception):
+    """Git listed a file at the commit but could not read it (a damaged repository)."""
+
+    def __init__(self, name: str, path: str, detail: str):
+        super().__init__(f"{path}: {detail}")
+        self.name, self.path, self.detail = name, path, detail  # path: from the repository's top
+
+
+def run_git(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """`git *args` in root; output as bytes, a failure is only a non-zero returncode."""
+    env = {**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, env=env, timeout=60)
+
+
+def resolve(root: Path, ref: str) -> str | Missing:
+    """The full id of the commit `ref` names in root's repository, or why there is none."""
+    if shutil.which("git") is None:
+        return Missing.NO_GIT
+    if run_git(root, "rev-parse", "--show-prefix").returncode:
+        return Missing.NOT_A_REPO
+    if ref.startswith("-") or not ref.strip():
+        return Missing.NO_SUCH_REF
+    found = run_git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if found.returncode:
+        return Missing.NO_COMMITS if ref == "HEAD" else Missing.NO_SUCH_REF
+    return found.stdout.decode().strip()
+
+
+def files_at(root: Path, sha: str, where: str | Sequence[str], *,
+             endings: tuple[str, ...] = ("",)) -> dict[str, bytes]:
+    """The bytes of files at commit sha, by name: if `where` is a str, the entries directly in
+    that directory of the project (none if it is absent), else those of the names `where`
+    that exist; either way only names with one of `endings`. Unreadable if git cannot read
+    one as a file (a damaged repository, or a folder of that name)."""
+    prefix = run_git(root, "rev-parse", "--show-prefix").stdout.decode().rstrip("\n")
+    base = f"{prefix}{where}/" if isinstance(where, str) else prefix
+    paths = [base] if isinstance(where, str) else [base + name for name in where]
+    # --full-tree: in a sub-folder, ls-tree would otherwise take paths as relative to it.
+    listed = run_git(root, "ls-tree", "--full-tree", "--name-only", "-z", sha, "--", *paths)
+    out = {}
+    for path in filter(None, listed.stdout.decode().split("\0")):
+        name = path[len(base):]
+        if name.endswith(endings):
+            blob = run_git(root, "cat-file", "blob", f"{sha}:{path}")
+            if blob.returncode:
+                raise Unreadable(name, path, blob.stderr.decode().strip())
+            out[name] = blob.stdout
+    return out
