@@ -13,8 +13,15 @@ import tempfile
 from pathlib import Path
 
 from .gitref import Missing, Unreadable, files_at, resolve
-from .model import Directory
+from typing import TYPE_CHECKING
+
+from .model import Directory, build_directory
+from .parse import load_json
 from .problems import Problem
+from .settings import load_settings
+
+if TYPE_CHECKING:
+    from .cli import Paths
 
 FILES = ("users.json", "settings.json")
 EMPTY = Directory(users=(), groups=())
@@ -61,9 +68,14 @@ def unchanged(root: Path, files: dict[str, bytes]) -> bool:
                for name in FILES)
 
 
-def load_revision(root: Path, ref: str, files: dict[str, bytes] | None = None) -> tuple[Directory | None, list[Problem]]:
+def load_revision(root: Path, ref: str, files: dict[str, bytes] | None = None, *,
+                  trusted: bool = False) -> tuple[Directory | None, list[Problem]]:
     """The validated model of users.json at ref, or the problems that make it invalid (each
-    naming the file as `users.json at <ref>`). Raises NoRevision if there is no ref to read."""
+    naming the file as `users.json at <ref>`). Raises NoRevision if there is no ref to read.
+
+    trusted (the removal guard, on every synth): a committed file passed these checks when it
+    was committed, so build its model straight away; only a file that cannot even be built
+    is checked in full, to say why. Saves a second full check (0.2 s at 10,000 users)."""
     from .cli import Paths, load  # the very same load/check as the working tree
 
     files = read_files(root, ref) if files is None else files
@@ -72,5 +84,20 @@ def load_revision(root: Path, ref: str, files: dict[str, bytes] | None = None) -
     with tempfile.TemporaryDirectory(prefix="users-authentik-base-") as tmp:
         for name, data in files.items():
             (Path(tmp) / name).write_bytes(data)
-        directory, _settings, problems = load(Paths(Path(tmp)))
+        paths = Paths(Path(tmp))
+        directory = _build_unchecked(paths) if trusted else None
+        if directory is not None:
+            return directory, []
+        directory, _settings, problems = load(paths)
     return directory, [dataclasses.replace(p, file=f"{p.file} at {ref}") for p in problems]
+
+
+def _build_unchecked(paths: "Paths") -> Directory | None:
+    settings, problems = load_settings(paths.settings)
+    data, parse_problems = load_json(paths.users, "users.json")
+    if problems or parse_problems or settings is None:
+        return None
+    try:
+        return build_directory(data, settings)
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return None
