@@ -220,6 +220,20 @@ def test_an_invalid_committed_version_is_noted_not_fatal(tmp_path: Path, capsys:
     assert "note: users.json at HEAD is not valid, so the removal guard had nothing to compare with" in out
 
 
+def test_a_committed_version_with_only_semantic_problems_still_guards(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The committed file is built without a second full check; a problem the checks would
+    find in it (here two users share an email) must not switch the guard off."""
+    doc = directory(10)
+    doc["users"]["u01"]["email"] = doc["users"]["u00"]["email"]
+    root = git_project(tmp_path / "repo", doc)  # committed as if with --no-verify
+    change(root, lambda d: d["users"]["u01"].update(email="u01@example.org"))
+    change(root, remove(5))
+    code, out = synth(root, capsys)
+    assert code == 1
+    assert GUARD.format(allowed=3) in out
+
+
 def test_base_option_guards_a_whole_branch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """In CI, `main.py check --base origin/main` catches a removal that was already committed
     (a merge never runs the pre-commit hook)."""
