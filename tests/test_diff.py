@@ -3,7 +3,6 @@ of a scratch git repository."""
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any

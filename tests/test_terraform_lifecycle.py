@@ -14,7 +14,6 @@ once. Skipped, with one line saying why, when neither terraform nor tofu is on P
 from __future__ import annotations
 
 import copy
-import json
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass

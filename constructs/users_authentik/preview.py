@@ -14,7 +14,7 @@ from typing import Any, Callable, TextIO
 
 from .changes import Changes, compare
 from .guard import Verdict, explain_lockout, judge
-from .model import Directory, User
+from .model import User
 from .problems import Problem
 from .report import format_problems
 from .revision import NoRevision, load_revision

@@ -17,7 +17,9 @@ from functools import lru_cache
 from typing import Any, ClassVar, Union
 
 import jsii
-from cdktf import (App, TerraformDataSource, TerraformOutput, TerraformProvider,
+# App, TerraformOutput and TerraformStack are re-exported: the other modules take the CDK
+# from here only, so this module is the project's whole CDK surface.
+from cdktf import (App, TerraformDataSource, TerraformOutput, TerraformProvider,  # noqa: F401
                    TerraformProviderGeneratorMetadata, TerraformResource, TerraformResourceConfig,
                    TerraformStack)
 from constructs import Construct
