@@ -94,6 +94,7 @@ def test_cdktf_synth_writes_the_same_generated(project: Path) -> None:
            "CHECKPOINT_DISABLE": "1", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20",
            "CI": "1", "FORCE_COLOR": "0"}
     shutil.copy(ROOT / "package.json", project / "package.json")
+    shutil.copytree(ROOT / ".gen", project / ".gen")  # cdktf synth wants codeMakerOutput to exist
     result = subprocess.run(["npm", "run", "--silent", "synth"],  # the README's command
                             cwd=project, capture_output=True, text=True, env=env, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
