@@ -94,3 +94,19 @@ def test_bad_adopt_ids_are_refused(project: Path, capsys: pytest.CaptureFixture[
         assert fragment in err, f"{fragment!r} not in:\n{err}"
     assert "\n    fix: " in err and "Traceback" not in err
     assert tree_digest(project / "generated") == before
+
+
+def test_terraform_plans_adoption_as_import_not_create(project: Path, capsys: pytest.CaptureFixture[str],
+                                                       terraform_run) -> None:
+    """The real terraform reads the import blocks: the adopted user and group are imported
+    (and updated to match users.json), never created; everyone else is created."""
+    adopt(project)
+    assert main([], root=project) == 0, capsys.readouterr().err
+    run = terraform_run(project / "generated")
+    run.init()
+    changes = {rc["address"]: rc["change"] for rc in run.plan()["resource_changes"]}
+    bob, dev = changes['authentik_user.users["bob"]'], changes['authentik_group.groups["dev"]']
+    assert bob["importing"] == {"id": "42"} and bob["actions"] == ["update"]
+    assert dev["importing"] == {"id": GROUP_UUID.lower()} and dev["actions"] == ["update"]
+    assert changes['authentik_user.users["stefan"]']["actions"] == ["create"]
+    assert "importing" not in changes['authentik_user.users["stefan"]']

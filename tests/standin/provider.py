@@ -25,6 +25,7 @@ from tf.iface import (
     CreateContext,
     DataSource,
     DeleteContext,
+    ImportContext,
     Provider,
     ReadContext,
     ReadDataContext,
@@ -297,6 +298,12 @@ class FactsResource(_FromFacts, Resource):
 
     def upgrade(self, ctx: UpgradeContext, version: int, old: State) -> State:
         return old  # one schema version only; tf's default would warn on every state read
+
+    def import_(self, ctx: ImportContext, id: str) -> State:
+        # Adopting an object: the stand-in knows only its id; everything else is a documented
+        # default or unset, so the plan that follows shows the module setting it (an update).
+        return {a.name: id if a.name == "id" else (a.default if a.default is not Unknown else None)
+                for a in self.attrs}
 
 
 class FactsDataSource(_FromFacts, DataSource):
