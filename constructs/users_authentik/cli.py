@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import parallel
 from .check import check_users
 from .model import Directory, build_directory
 from .parse import load_json
@@ -51,7 +52,8 @@ def load(paths: Paths) -> tuple[Directory | None, Settings | None, list[Problem]
     return build_directory(data, settings), settings, []
 
 
-def main(argv: list[str] | None = None, root: Path | None = None) -> int:
+def main(argv: list[str] | None = None, root: Path | None = None, *, fork_stack: bool = False) -> int:
+    """fork_stack (main.py): synthesize cdk.tf.json in a forked child meanwhile (parallel.py)."""
     parser = argparse.ArgumentParser(prog="main.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", nargs="?", default="synth", choices=["synth", "check", "diff", "plan"])
     parser.add_argument("--base", metavar="REF",
@@ -65,7 +67,18 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
         return run_diff(paths.root, args.base or "HEAD", args.format or "text", load)
     if args.format:
         parser.error("--format applies to `diff` only")
+    child = None
+    if args.command == "synth" and fork_stack and parallel.AVAILABLE and "jsii" not in sys.modules:
+        settings, _ = load_settings(paths.settings)
+        child = parallel.StackInChild(settings) if settings is not None else None
+    try:
+        return _run(args, paths, child)
+    finally:
+        if child is not None:
+            child.close()
 
+
+def _run(args: argparse.Namespace, paths: Paths, child: parallel.StackInChild | None) -> int:
     directory, settings, problems = load(paths)
     if args.command != "plan":  # plan shows removals to a reviewer instead of refusing them
         from .guard import guard  # compares with the last commit (or --base): docs/offboarding.md
@@ -81,9 +94,15 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
         from . import plan
         return plan.main(paths.root, directory, settings, base=args.base or "HEAD")
 
-    from .synth import render, write_module
+    from .synth import ROWS_FILE, STACK_FILE, render_rows, render_stack, write_module
 
-    changed = write_module(paths.generated, render(directory, settings))
+    rows = render_rows(directory)  # while the child, if any, is still at work
+    try:
+        stack = child.result() if child is not None else render_stack(settings)
+    except parallel.StackFailed as failure:
+        sys.stderr.write(f"{failure}\nsynthesizing generated/{STACK_FILE} failed; nothing was written to generated/.\n")
+        return 1
+    changed = write_module(paths.generated, {STACK_FILE: stack, ROWS_FILE: rows})
     print(f"generated/: {', '.join(changed) + ' updated' if changed else 'up to date'} "
           f"({len(directory.users)} users, {len(directory.groups)} groups)")
     return 0
