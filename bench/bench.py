@@ -185,6 +185,10 @@ class Case:
         return self.median("cpu_s")
 
     @property
+    def least_cpu(self) -> float:
+        return min(s.cpu_s for s in self.samples)
+
+    @property
     def peak_mb(self) -> float:
         return self.median("peak_kb") * 1024 / 1e6
 
@@ -320,16 +324,18 @@ def versions() -> str:
             f"Python {platform.python_version()}, Node {node}, cdktf {dist('cdktf')}, jsii {dist('jsii')}")
 
 
-def per_thousand(cases: dict[str, Case], prefix: str, sizes: list[int]) -> dict[int, float | None]:
+def per_thousand(cases: dict[str, Case], prefix: str, sizes: list[int],
+                 measure: str = "fastest") -> dict[int, float | None]:
     """ms per 1,000 added users, for each step from the previous size. From the fastest run
-    of each size: other processes only ever add time, and a step is a small difference of
-    two large numbers, so the median's noise would swamp it on a busy machine."""
+    (or the least CPU) of each size: other processes only ever add time, and a step is a
+    small difference of two large numbers, so the median's noise would swamp it on a busy
+    machine."""
     out: dict[int, float | None] = {}
     previous = None
     for n in sizes:
         if f"{prefix}:{n}" not in cases:
             continue
-        wall = cases[f"{prefix}:{n}"].fastest
+        wall = getattr(cases[f"{prefix}:{n}"], measure)
         out[n] = None if previous is None else (wall - previous[1]) * 1e6 / (n - previous[0])
         previous = (n, wall)
     return out
@@ -338,16 +344,19 @@ def per_thousand(cases: dict[str, Case], prefix: str, sizes: list[int]) -> dict[
 def size_table(cases: dict[str, Case], prefix: str, sizes: list[int], lines: dict[str, int]) -> list[str]:
     empty = cases["empty"].wall
     steps = per_thousand(cases, prefix, sizes)
+    cpu_steps = per_thousand(cases, prefix, sizes, "least_cpu")
     rows = ["| users | wall time | × empty stack | CPU time | peak RSS, process tree "
-            "| ms per 1,000 added users (fastest runs) | generated lines changed by +1 user |",
-            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            "| ms per 1,000 added users: wall (fastest runs) | CPU (least) "
+            "| generated lines changed by +1 user |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for n in sizes:
         case = cases.get(f"{prefix}:{n}")
         if case is None:
             continue
         step = "–" if steps[n] is None else f"{steps[n]:.0f}"
+        cpu_step = "–" if cpu_steps[n] is None else f"{cpu_steps[n]:.0f}"
         rows.append(f"| {n:,} | {case.wall:.2f} s | {case.wall / empty:.2f} | {case.cpu:.2f} s "
-                    f"| {case.peak_mb:.0f} MB | {step} | {lines.get(case.key, '–')} |")
+                    f"| {case.peak_mb:.0f} MB | {step} | {cpu_step} | {lines.get(case.key, '–')} |")
     return rows
 
 
@@ -356,7 +365,7 @@ FIXED_ROWS = (
     ("node", "`node -e 0` (one Node start; jsii starts two)"),
     ("empty", "empty stack: import cdktf, empty TerraformStack, synth"),
     ("check:committed", "`main.py check`, committed users.json (no cdktf)"),
-    ("invalid:lazy", "`main.py`, users.json with one problem (as shipped: no cdktf import)"),
+    ("invalid:lazy", "`main.py`, users.json with one problem (as shipped: the forked synth is stopped at once)"),
     ("invalid:eager", "the same, had main.py imported cdktf up front"),
     ("synth:committed", "`main.py`, committed users.json (1 user): a typical hook run"),
     ("check:10000", "`main.py check`, 10,000 users (no cdktf)"),
@@ -387,14 +396,17 @@ def targets(cases: dict[str, Case], sizes: list[int], lines: dict[str, int]) -> 
     peak = cases[f"main:{peak_n}"].peak_mb
     out.append((peak <= MAX_PEAK_MB, f"peak RSS of the process tree {peak:.0f} MB at {peak_n:,} users "
                                       f"(target ≤ {MAX_PEAK_MB} MB)"))
-    steps = per_thousand(cases, "main", sizes)
+    # Judged on CPU time: main.py synthesizes the stack in a forked child while it checks
+    # users.json, so up to a few thousand users their wall time is hidden behind the child's
+    # and a wall-time step says more about that overlap than about the cost per user.
+    steps = per_thousand(cases, "main", sizes, "least_cpu")
     inner = [n for n in sizes if 1000 < n <= 10000 and steps.get(n) is not None]
     if len(inner) >= 2 and min(sizes) <= 1000:
         (a, small), (b, large) = (inner[0], steps[inner[0]]), (inner[-1], steps[inner[-1]])
         start_a = max(n for n in sizes if n < a)
         start_b = max(n for n in sizes if n < b)
         limit = max(small * FLAT_FACTOR, small + FLAT_SLACK_MS)
-        out.append((large <= limit, f"cost per 1,000 users flat: {large:.0f} ms from {start_b:,} to {b:,} "
+        out.append((large <= limit, f"CPU cost per 1,000 users flat: {large:.0f} ms from {start_b:,} to {b:,} "
                                     f"vs {small:.0f} ms from {start_a:,} to {a:,} (target ≤ {limit:.0f} ms: "
                                     f"{FLAT_FACTOR} × or + {FLAT_SLACK_MS:.0f} ms)"))
     main_lines = {k: v for k, v in lines.items() if k.startswith("main:")}
@@ -412,8 +424,10 @@ def report(cases: dict[str, Case], args: argparse.Namespace, lines: dict[str, in
     text = [
         f"Machine: {versions()}.",
         f"Median of {args.runs} runs after {args.warmup} warm-up round(s); inputs from seed {args.seed}. "
-        f"Memory: sum of the per-process peak RSS of the process tree ({samples.processes} processes: "
-        "Python and jsii's two Node processes); MB = 10⁶ bytes.",
+        "Memory: sum of the per-process peak RSS of the process tree (main.py, the synth it forks and "
+        f"jsii's two Node processes; {samples.processes} processes for the empty stack); MB = 10⁶ bytes. CPU time counts "
+        "main.py and the forked synth, not the Node processes (stopped after the synth has exited, "
+        "they are no longer main.py's descendants).",
         "",
         f"Empty stack (the floor): **{empty.wall:.2f} s** wall, {empty.cpu:.2f} s CPU, {empty.peak_mb:.0f} MB.",
         "",
