@@ -425,9 +425,8 @@ def report(cases: dict[str, Case], args: argparse.Namespace, lines: dict[str, in
         f"Machine: {versions()}.",
         f"Median of {args.runs} runs after {args.warmup} warm-up round(s); inputs from seed {args.seed}. "
         "Memory: sum of the per-process peak RSS of the process tree (main.py, the synth it forks and "
-        f"jsii's two Node processes; {samples.processes} processes for the empty stack); MB = 10⁶ bytes. CPU time counts "
-        "main.py and the forked synth, not the Node processes (stopped after the synth has exited, "
-        "they are no longer main.py's descendants).",
+        f"jsii's two Node processes; {samples.processes} processes for the empty stack); MB = 10⁶ bytes. "
+        "CPU time is the whole tree's (the forked synth reaps its Node processes before it exits).",
         "",
         f"Empty stack (the floor): **{empty.wall:.2f} s** wall, {empty.cpu:.2f} s CPU, {empty.peak_mb:.0f} MB.",
         "",

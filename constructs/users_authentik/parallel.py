@@ -43,10 +43,11 @@ class StackInChild:
             _child(settings, self._tmp, write_end)  # never returns
         os.close(write_end)
         self._result = os.fdopen(read_end, "rb")
-        self._reaped = False
+        self._read = False
 
     def result(self) -> str:
         """The text of cdk.tf.json (waits for the child)."""
+        self._read = True
         status, _, payload = self._result.read().partition(b"\n")
         if status != b"ok":
             raise StackFailed(payload.decode("utf-8", "replace").strip() or "the child process died")
@@ -54,15 +55,19 @@ class StackInChild:
 
     def close(self) -> None:
         """Stop the child and its Node processes (done or not) and remove its files."""
-        try:
-            os.killpg(self._pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass  # the child and its Node processes are gone already
-        if not self._reaped:
-            os.waitpid(self._pid, 0)
-            self._reaped = True
+        if not self._read:
+            _kill_group(self._pid)  # users.json was bad: stop the synth now
+        os.waitpid(self._pid, 0)  # a finished child stops and reaps its Node processes itself
+        _kill_group(self._pid)  # whatever may be left of the group
         self._result.close()
         shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # the group is gone already
 
 
 def _child(settings: Settings, tmp: str, write_end: int) -> None:
@@ -83,6 +88,13 @@ def _child(settings: Settings, tmp: str, write_end: int) -> None:
             while view:
                 view = view[os.write(write_end, view):]
             os.close(write_end)
+            # Stop jsii's Node processes and reap them here, so none is orphaned (and their
+            # CPU time is counted as this process's); no interpreter teardown, no atexit.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            os.killpg(0, signal.SIGTERM)
+            while True:
+                os.wait()
+        except ChildProcessError:
+            pass
         finally:
-            # No interpreter teardown and no atexit: the parent stops Node and cleans up.
             os._exit(0 if status == b"ok" else 1)
