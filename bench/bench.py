@@ -345,7 +345,7 @@ def size_table(cases: dict[str, Case], prefix: str, sizes: list[int], lines: dic
     empty = cases["empty"].wall
     steps = per_thousand(cases, prefix, sizes)
     cpu_steps = per_thousand(cases, prefix, sizes, "least_cpu")
-    rows = ["| users | wall time | × empty stack | CPU time | peak RSS, process tree "
+    rows = ["| users | wall time | × empty stack (median; fastest) | CPU time | peak RSS, process tree "
             "| ms per 1,000 added users: wall (fastest runs) | CPU (least) "
             "| generated lines changed by +1 user |",
             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -355,7 +355,8 @@ def size_table(cases: dict[str, Case], prefix: str, sizes: list[int], lines: dic
             continue
         step = "–" if steps[n] is None else f"{steps[n]:.0f}"
         cpu_step = "–" if cpu_steps[n] is None else f"{cpu_steps[n]:.0f}"
-        rows.append(f"| {n:,} | {case.wall:.2f} s | {case.wall / empty:.2f} | {case.cpu:.2f} s "
+        fastest = case.fastest / cases["empty"].fastest
+        rows.append(f"| {n:,} | {case.wall:.2f} s | {case.wall / empty:.2f}; {fastest:.2f} | {case.cpu:.2f} s "
                     f"| {case.peak_mb:.0f} MB | {step} | {cpu_step} | {lines.get(case.key, '–')} |")
     return rows
 
@@ -390,8 +391,12 @@ def targets(cases: dict[str, Case], sizes: list[int], lines: dict[str, int]) -> 
     out = []
     empty = cases["empty"].wall
     if "main:10000" in cases:
-        ratio = cases["main:10000"].wall / empty
-        out.append((ratio <= MAX_RATIO, f"10,000 users: wall time {ratio:.2f} × the empty stack (target ≤ {MAX_RATIO})"))
+        # Fastest runs: on a shared machine other processes only ever add time, and a median
+        # of five can still catch a slow spell on one side of the ratio and not the other.
+        ratio = cases["main:10000"].fastest / cases["empty"].fastest
+        median = cases["main:10000"].wall / empty
+        out.append((ratio <= MAX_RATIO, f"10,000 users: wall time {ratio:.2f} × the empty stack, fastest runs "
+                                        f"(median {median:.2f} ×; target ≤ {MAX_RATIO})"))
     peak_n = max((n for n in sizes if f"main:{n}" in cases), key=lambda n: cases[f"main:{n}"].peak_mb)
     peak = cases[f"main:{peak_n}"].peak_mb
     out.append((peak <= MAX_PEAK_MB, f"peak RSS of the process tree {peak:.0f} MB at {peak_n:,} users "
