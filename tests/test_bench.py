@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -59,3 +61,43 @@ def test_sampler_measures_a_process_tree() -> None:
     assert sample.processes == 2
     assert sample.peak_kb >= sample.tree_rss_kb > 0
 
+
+
+def test_a_child_caught_before_exec_is_not_counted_as_a_copy_of_its_parent() -> None:
+    """subprocess forks (or vforks) and then execs: between the two, the child shows the
+    parent's memory. After exec, its own peak replaces that reading."""
+    code = ("import subprocess, sys, time; big = bytearray(300 * 2**20); big[::4096] = b'x' * len(big[::4096])\n"
+            "for _ in range(20):\n"
+            "    subprocess.run([sys.executable, '-c', 'import time; time.sleep(0.01)'])\n")
+    sample = bench.run_once([sys.executable, "-c", code], ROOT)
+    assert sample.processes > 2
+    parent = 300 * 1024
+    assert parent <= sample.peak_kb < parent + 100 * 1024  # one parent, plus small children
+
+
+def test_onboarding_repo_is_a_commit_adding_one_person(tmp_path: Path) -> None:
+    root = bench.onboarding_repo(ROOT, tmp_path / "repo", 30, seed=6)
+    head = subprocess.run(["git", "-C", str(root), "show", "HEAD:users.json"], capture_output=True,
+                          text=True, check=True).stdout
+    assert json.loads(head)["users"] == users_document(30, 6)["users"]
+    assert len(read_json(root / "users.json")["users"]) == 31
+    result = run_main(root, "diff")
+    assert result.returncode == 0 and "onboard" in result.stdout.lower(), result.stdout
+
+
+def test_the_per_user_probe_runs_the_pipeline(tmp_path: Path) -> None:
+    root = bench.onboarding_repo(ROOT, tmp_path / "repo", 20, seed=6)
+    probe = bench.Probe(20, root)
+    bench.run_probes({20: probe}, rounds=1, repeats=2)
+    assert len(probe.samples) == 2  # the first repeat (it starts jsii) is dropped
+    assert 0 < probe.cpu and 0 < probe.wall
+    assert "users" in read_json(root / "generated" / "users.tf.json")["locals"]
+
+
+def test_flatness_passes_a_linear_cost_and_fails_a_quadratic_one() -> None:
+    linear = {n: 0.5 + n * 20e-6 for n in (1000, 5000, 10000)}  # 20 ms per 1,000 users
+    ok, text = bench.flatness(linear, "wall")
+    assert ok and "20 ms from 5,000 to 10,000 vs 20 ms from 1,000 to 5,000" in text
+    quadratic = {n: 0.5 + (n / 1000) ** 2 * 2e-3 for n in (1000, 5000, 10000)}
+    assert not bench.flatness(quadratic, "cpu")[0]
+    assert bench.flatness({1000: 1.0, 5000: 1.1}, "wall") is None  # one step: nothing to compare
