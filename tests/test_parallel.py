@@ -73,33 +73,9 @@ def test_the_parent_never_starts_jsii(project: Path) -> None:
     assert out.stdout.split()[-2:] == ["False", "0"], out.stdout + out.stderr
 
 
-@pytest.mark.parametrize("argv", [
-    [], ["synth"], ["check"], ["diff"], ["plan"], ["--base", "main"], ["--base", "synth", "check"],
-    ["--base", "check"], ["--base=main"], ["synth", "--base", "HEAD~1"], ["--format", "markdown", "diff"],
-    ["check", "--base", "synth"], ["-h"], ["--help"], ["plan", "--base", "v1"],
-])
-def test_the_fork_is_for_synth_only(argv: list[str]) -> None:
-    """main.py decides to fork before it imports argparse; it must read argv as cli.py does."""
-    from users_authentik.cli import arguments
-
-    try:
-        synth = arguments().parse_args(argv).command == "synth"
-    except SystemExit:  # --help (and usage errors) never synthesize
-        synth = False
-    assert parallel.wants_stack(argv) is synth
-
-
-def test_every_option_with_a_value_is_known_to_the_fork() -> None:
-    from users_authentik.cli import arguments
-
-    takes_value = {opt for action in arguments()._actions if action.option_strings and action.nargs != 0
-                   for opt in action.option_strings}
-    assert takes_value == set(parallel.VALUE_OPTIONS)
-
-
 def test_invalid_settings_are_reported_by_the_parent(project: Path, scratch: Path) -> None:
-    """The child reads settings.json itself; when it is invalid the parent reports why and
-    stops the child, as for a bad users.json."""
+    """Invalid settings: no child is forked (it would synthesize from them); the problems
+    are reported and nothing is left, as for a bad users.json."""
     (project / "settings.json").write_text('{"brand": {"title": 7}}\n', encoding="utf-8")
     before = tree_digest(project / "generated")
     result = run_main(project, env={"TMPDIR": str(scratch)})
@@ -107,17 +83,4 @@ def test_invalid_settings_are_reported_by_the_parent(project: Path, scratch: Pat
     assert "settings.json" in result.stderr and "brand" in result.stderr, result.stderr
     assert "synthesizing" not in result.stderr
     assert tree_digest(project / "generated") == before
-    assert leftovers(scratch, str(scratch)) == ([], [])
-
-
-def test_a_child_that_finds_settings_invalid_says_so(tmp_path: Path, scratch: Path) -> None:
-    """Only if settings.json changed between the child's read and the parent's check."""
-    (tmp_path / "settings.json").write_text("{not json", encoding="utf-8")
-    code = ("import sys; sys.path.insert(0, 'constructs'); from users_authentik import parallel\n"
-            f"child = parallel.StackInChild({str(tmp_path / 'settings.json')!r})\n"
-            "try:\n    child.result()\nexcept parallel.SettingsInvalid as e:\n    print('invalid:', e)\n"
-            "finally:\n    child.close()\n")
-    out = subprocess.run([os.sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         env={**os.environ, "TMPDIR": str(scratch)})
-    assert out.stdout.startswith("invalid: settings.json changed"), out.stdout + out.stderr
     assert leftovers(scratch, str(scratch)) == ([], [])

@@ -52,30 +52,14 @@ def load(paths: Paths) -> tuple[Directory | None, Settings | None, list[Problem]
     return build_directory(data, settings), settings, []
 
 
-def main(argv: list[str] | None = None, root: Path | None = None, *,
-         child: parallel.StackInChild | None = None) -> int:
-    """child (main.py): cdk.tf.json being synthesized in a forked child meanwhile (parallel.py);
-    without one, synth builds the stack in this process."""
-    try:
-        return _main(argv, root, child)
-    finally:
-        if child is not None:
-            child.close()  # done or not: stop it, reap it, remove its files
-
-
-def arguments() -> argparse.ArgumentParser:
-    # An option that takes a value belongs in parallel.VALUE_OPTIONS too.
+def main(argv: list[str] | None = None, root: Path | None = None, *, fork_stack: bool = False) -> int:
+    """fork_stack (main.py): synthesize cdk.tf.json in a forked child meanwhile (parallel.py)."""
     parser = argparse.ArgumentParser(prog="main.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", nargs="?", default="synth", choices=["synth", "check", "diff", "plan"])
     parser.add_argument("--base", metavar="REF",
                         help="git revision to compare with: users.json for synth/check/diff, "
                              "generated/ as the applied state for plan (default: HEAD)")
     parser.add_argument("--format", choices=["text", "markdown"], help="diff only: output format (default: text)")
-    return parser
-
-
-def _main(argv: list[str] | None, root: Path | None, child: parallel.StackInChild | None) -> int:
-    parser = arguments()
     args = parser.parse_args(argv)
     paths = Paths(root or Path.cwd())
     if args.command == "diff":
@@ -83,7 +67,15 @@ def _main(argv: list[str] | None, root: Path | None, child: parallel.StackInChil
         return run_diff(paths.root, args.base or "HEAD", args.format or "text", load)
     if args.format:
         parser.error("--format applies to `diff` only")
-    return _run(args, paths, child if args.command == "synth" else None)
+    child = None
+    if args.command == "synth" and fork_stack and parallel.AVAILABLE and "jsii" not in sys.modules:
+        settings, _ = load_settings(paths.settings)
+        child = parallel.StackInChild(settings) if settings is not None else None
+    try:
+        return _run(args, paths, child)
+    finally:
+        if child is not None:
+            child.close()
 
 
 def _run(args: argparse.Namespace, paths: Paths, child: parallel.StackInChild | None) -> int:
