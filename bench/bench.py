@@ -552,8 +552,9 @@ def report(cases: dict[str, Case], probes: dict[int, Probe], args: argparse.Name
         f"Machine: {versions()}.",
         f"Median of {args.runs} runs after {args.warmup} warm-up round(s); inputs from seed {args.seed}: "
         "n users committed and one more person in the working tree (an onboarding commit). "
-        "Memory: sum of the per-process peak RSS of the process tree (main.py, the synth it forks and "
-        f"jsii's two Node processes; {samples.processes} processes for the empty stack); MB = 10⁶ bytes. "
+        "Memory: the highest sum, at one reading, of each live process's own peak RSS (main.py, the synth "
+        "it forks, jsii's two Node processes and the guard's git commands; "
+        f"{samples.processes} processes for the empty stack); MB = 10⁶ bytes. "
         "CPU time is the whole tree's (the forked synth reaps its Node processes before it exits).",
         "",
         f"Empty stack (the floor): **{empty.wall:.2f} s** wall, {empty.cpu:.2f} s CPU, {empty.peak_mb:.0f} MB.",
