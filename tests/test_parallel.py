@@ -84,3 +84,35 @@ def test_invalid_settings_are_reported_by_the_parent(project: Path, scratch: Pat
     assert "synthesizing" not in result.stderr
     assert tree_digest(project / "generated") == before
     assert leftovers(scratch, str(scratch)) == ([], [])
+
+
+SUBREAPER = """
+import ctypes, os, subprocess, sys, time
+# Become a subreaper: a process orphaned below us is re-parented here instead of to init.
+assert ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+main = subprocess.run([sys.executable, "main.py"], capture_output=True, text=True)
+time.sleep(0.3)  # let anything orphaned die and be re-parented
+orphans = []
+while True:
+    try:
+        pid, _ = os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        break
+    if pid == 0:
+        time.sleep(0.05)
+        continue
+    orphans.append(pid)
+print(main.returncode, len(orphans))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="prctl subreaper is Linux-only")
+def test_a_stopped_synth_leaves_no_orphan_for_init_to_reap(project: Path) -> None:
+    """Bad input stops the child while Node runs: its Node processes are reaped by the
+    child, not left to whatever runs as PID 1 (a container's PID 1 may never reap them)."""
+    doc = read_json(project / "users.json")
+    doc["users"].update({f"user{i}": {"name": f"User {i}", "email": f"user{i}@example.org"} for i in range(8000)})
+    doc["users"]["user7"]["email"] = "not an email"  # found late enough that Node runs by then
+    write_json(project / "users.json", doc)
+    out = subprocess.run([os.sys.executable, "-c", SUBREAPER], cwd=project, capture_output=True, text=True)
+    assert out.stdout.split() == ["1", "0"], out.stdout + out.stderr
