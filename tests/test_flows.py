@@ -629,6 +629,8 @@ BAD_SETTINGS = [
     ("domain-single-label", {"brand": {"domain": "localhost"}}, ['brand.domain: "localhost" is not a host name']),
     ("domain-trailing-dot", {"brand": {"domain": "auth.example.com."}}, ['brand.domain: "auth.example.com." is not']),
     ("flow-typo", {"flows": {"recovry": {}}}, ['flows.recovry: unknown key "recovry" (did you mean "recovery"?)']),
+    ("nan-percent", {"offboarding": {"max_removal_percent": float("nan")}},  # written as NaN
+     ["settings.json: offboarding.max_removal_percent: NaN is not a JSON number"]),
 ]
 
 

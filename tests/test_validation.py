@@ -59,7 +59,22 @@ CASES = [
     ("duplicate-username",
      '{\n "users": {\n  "stefan": {"name": "S", "email": "s@x.org", "is_admin": true},\n'
      '  "stefan": {"name": "T", "email": "t@x.org", "is_admin": true}\n }\n}',
-     ['the key "stefan" appears twice', "line 4", "merge the two"]),
+     ['users.stefan (line 4): the key "stefan" appears twice', "merge the two"]),
+    ("duplicate-common-key", '{"users": {"stefan": {"name": "S", "email": "s@x.org", "is_admin": true},\n'
+     ' "ada": {"name": "A", "email": "a@x.org", "email": "b@x.org"}}}',
+     ['users.ada.email: the key "email" appears twice']),  # the path, not the last line with "email"
+    ("duplicate-and-typos", '{"users": {"stefan": {"name": "S", "email": "s@x.org", "is_admin": true, '
+     '"emial": "x", "grups": []},\n "bob": {"name": "B", "email": "b@x.org"},\n "bob": {"name": "C", "email": "c@x.org"}}}',
+     ['the key "bob" appears twice', 'users.stefan.emial: unknown key "emial"', 'users.stefan.grups: unknown key "grups"',
+      "3 problems found"]),
+    ("nan-id", '{"users": {"stefan": {"name": "S", "email": "s@x.org", "is_admin": true, "authentik_id": NaN}}}',
+     ["users.stefan.authentik_id: NaN is not a JSON number"]),
+    ("infinite-id", '{"users": {"stefan": {"name": "S", "email": "s@x.org", "is_admin": true, "authentik_id": 1e400}}}',
+     ["users.stefan.authentik_id: 1e400 is not a JSON number"]),
+    ("raw-del-in-name", '{"users": {"stefan": {"name": "S\x7f", "email": "s@x.org", "is_admin": true}}}',
+     ["users.stefan.name: the value contains a control character"]),
+    ("escaped-del-in-name", '{"users": {"stefan": {"name": "S\\u007f", "email": "s@x.org", "is_admin": true}}}',
+     ["users.stefan.name: the value contains a control character"]),
     ("top-level-list", "[]", ["(top level)", "must be an object"]),
     ("users-missing", "{}", ['users: "users" is missing']),
     ("users-not-object", '{"users": []}', ["users: must be an object"]),

@@ -39,8 +39,29 @@ def check_schema(data: Any, schema_name: str, file: str) -> list[Problem]:
     from jsonschema import Draft202012Validator  # imported here: only a failed check needs it
 
     validator = Draft202012Validator(load_schema(schema_name))
-    problems = {_to_problem(err, file) for err in validator.iter_errors(data)}
+    problems = {problem for err in validator.iter_errors(data) for problem in _to_problems(err, file)}
     return sorted(problems)
+
+
+def _to_problems(err: Any, file: str) -> list[Problem]:
+    kind = err.validator
+    if kind == "additionalProperties":
+        properties = err.schema.get("properties", {})
+        # Keys the schema forbids outright ("not": {}) are known but never allowed.
+        allowed = sorted(k for k, sub in properties.items() if "not" not in sub)
+        problems = []
+        for key in sorted(set(err.instance) - set(properties)):  # each one, not just the first
+            close = difflib.get_close_matches(key, allowed, n=1)
+            suggestion = f' (did you mean "{close[0]}"?)' if close else ""
+            problems.append(Problem(file, where(*err.absolute_path, key), f'unknown key "{key}"{suggestion}',
+                                    f"remove it or correct its spelling; allowed keys: {', '.join(allowed)}"))
+        return problems or [_to_problem(err, file)]  # never drop an error
+    if kind == "required":
+        # One error per missing key; each names all of them, and the set drops the repeats.
+        return [Problem(file, where(*err.absolute_path, missing), f'"{missing}" is missing',
+                        err.schema.get("properties", {}).get(missing, {}).get("x-fix", f'add "{missing}"'))
+                for missing in err.validator_value if missing not in err.instance] or [_to_problem(err, file)]
+    return [_to_problem(err, file)]
 
 
 def _to_problem(err: Any, file: str) -> Problem:
@@ -54,22 +75,6 @@ def _to_problem(err: Any, file: str) -> Problem:
                        f"{json.dumps(key)} {hint.get('x-problem', 'is not an allowed name')}",
                        hint.get("x-fix", "rename it"))
     loc = where(*path)
-    if kind == "additionalProperties":
-        properties = err.schema.get("properties", {})
-        unknown = sorted(set(err.instance) - set(properties))
-        # Keys the schema forbids outright ("not": {}) are known but never allowed.
-        allowed = sorted(k for k, sub in properties.items() if "not" not in sub)
-        key = unknown[0] if unknown else "?"
-        close = difflib.get_close_matches(key, allowed, n=1)
-        suggestion = f' (did you mean "{close[0]}"?)' if close else ""
-        return Problem(file, where(*path, key),
-                       f'unknown key "{key}"{suggestion}',
-                       f"remove it or correct its spelling; allowed keys: {', '.join(allowed)}")
-    if kind == "required":
-        missing = err.message.split("'")[1]
-        sub = err.schema.get("properties", {}).get(missing, {})
-        return Problem(file, where(*path, missing), f'"{missing}" is missing',
-                       sub.get("x-fix", f'add "{missing}"'))
     if kind == "not":
         return Problem(file, loc, f"is not allowed: {hint.get('x-problem', 'forbidden key')}",
                        hint.get("x-fix", "remove it"))
