@@ -76,18 +76,18 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def _rss_kb(pid: int) -> tuple[bytes, int, int] | None:
-    """(command line, VmRSS, VmHWM in KiB), or None once the process is gone or a zombie."""
+def _rss_kb(pid: int) -> tuple[bytes, tuple[int, int, int]] | None:
+    """(command line, (VmSize, VmRSS, VmHWM) in KiB), or None once the process is gone or a zombie."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
             cmdline = fh.read()
         with open(f"/proc/{pid}/status") as fh:
-            fields = dict(line.split(":", 1) for line in fh if line.startswith(("VmRSS", "VmHWM")))
+            fields = dict(line.split(":", 1) for line in fh if line.startswith(("VmSize", "VmRSS", "VmHWM")))
     except OSError:
         return None
     if "VmHWM" not in fields:
         return None
-    return cmdline, int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+    return cmdline, tuple(int(fields[k].split()[0]) for k in ("VmSize", "VmRSS", "VmHWM"))
 
 
 @dataclass
@@ -104,10 +104,11 @@ class TreeSampler(threading.Thread):
     peak: the highest sum, at one reading, of each live process's own peak so far (VmHWM).
     Processes that never coexist are not added up (git runs one command after another),
     and a short peak between two readings still counts (VmHWM keeps it). A child caught
-    between fork and exec still shows its parent's memory; exec gives it a new command
-    line and a fresh VmHWM, which replace that reading, and a copy of its parent is only
-    counted from its second reading on (a fork that never execs, like main.py's synth
-    child, lives long enough; the gap before an exec does not)."""
+    between fork and exec still shows its parent's memory: while it shares it (vfork, what
+    subprocess uses), its numbers are exactly its parent's and it is skipped; exec gives it
+    a new command line and a fresh VmHWM, which replace any earlier reading; and a copy of
+    its parent is only counted from its second reading on (a fork that never execs, like
+    main.py's synth child, lives long enough; the gap before an exec does not)."""
 
     def __init__(self, root: int):
         super().__init__(daemon=True)
@@ -125,22 +126,25 @@ class TreeSampler(threading.Thread):
 
     def sample(self) -> None:
         peak = rss_total = 0
-        todo: list[tuple[int, bytes | None]] = [(self.root, None)]
+        todo: list[tuple[int, tuple | None]] = [(self.root, None)]
         while todo:
-            pid, parent_cmdline = todo.pop()
+            pid, parent = todo.pop()
             mem = _rss_kb(pid)
             if mem is None:
                 continue
-            cmdline, rss, hwm = mem
+            cmdline, numbers = mem
+            todo += [(child, mem) for child in _children(pid)]
+            if parent is not None and mem == parent:
+                continue  # vfork before exec: the parent's own memory, counted once already
+            _, rss, hwm = numbers
             seen = self.seen.get(pid)
             if seen is None or seen.cmdline != cmdline:
-                seen = self.seen[pid] = Seen(cmdline, hwm, forked_copy=cmdline == parent_cmdline)
+                seen = self.seen[pid] = Seen(cmdline, hwm, forked_copy=parent is not None and cmdline == parent[0])
             else:
                 seen.hwm, seen.samples = max(seen.hwm, hwm), seen.samples + 1
             if not seen.forked_copy or seen.samples >= 2:
                 peak += seen.hwm
                 rss_total += rss
-            todo += [(child, cmdline) for child in _children(pid)]
         self.peak = max(self.peak, peak)
         self.tree_rss = max(self.tree_rss, rss_total)
 
