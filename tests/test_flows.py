@@ -86,14 +86,15 @@ EXPECTED_CHAINS = {
     # Password + MFA: identification (passkey autofill) -> password -> TOTP/WebAuthn/static -> session.
     "login": [("identification", f"{P}-identification"), ("password", f"{P}-password"),
               ("authenticator_validate", f"{P}-mfa"), ("user_login", f"{P}-login")],
-    # Enrollment of a pre-created user: email link -> password x2 -> passkey -> TOTP -> session.
+    # Enrollment of a pre-created user: email link -> existing device, if any -> password x2
+    # -> passkey -> TOTP -> session.
     "enrollment": [("identification", f"{P}-enrollment-identification"), ("email", f"{P}-enrollment-email"),
-                   ("prompt", f"{P}-new-password"), ("user_write", f"{P}-update-user"),
+                   ("authenticator_validate", f"{P}-existing-device"), ("prompt", f"{P}-new-password"), ("user_write", f"{P}-update-user"),
                    ("authenticator_webauthn", f"{P}-webauthn-setup"), ("authenticator_totp", f"{P}-totp-setup"),
                    ("user_login", f"{P}-login")],
-    # Recovery: email identification -> recovery email -> new password x2 -> session.
+    # Recovery: email identification -> recovery email -> existing device, if any -> new password x2 -> session.
     "recovery": [("identification", f"{P}-recovery-identification"), ("email", f"{P}-recovery-email"),
-                 ("prompt", f"{P}-new-password"), ("user_write", f"{P}-update-user"), ("user_login", f"{P}-login")],
+                 ("authenticator_validate", f"{P}-existing-device"), ("prompt", f"{P}-new-password"), ("user_write", f"{P}-update-user"), ("user_login", f"{P}-login")],
     "webauthn_setup": [("authenticator_webauthn", f"{P}-webauthn-setup")],
     "totp_setup": [("authenticator_totp", f"{P}-totp-setup")],
     "static_setup": [("authenticator_static", f"{P}-static-setup")],
@@ -193,7 +194,7 @@ def test_mfa_offers_totp_webauthn_static_and_sends_users_without_one_to_set_up(m
     assert [(t, n) for t, n, _ in setup] == [("authentik_stage_authenticator_webauthn", "webauthn_setup"),
                                              ("authentik_stage_authenticator_totp", "totp_setup")]
     # The same stages the enrollment flow binds.
-    assert [stage for _, _, stage in setup] == [stage_at(mod, "enrollment", 4), stage_at(mod, "enrollment", 5)]
+    assert [stage for _, _, stage in setup] == [stage_at(mod, "enrollment", 5), stage_at(mod, "enrollment", 6)]
 
 
 def test_password_and_mfa_are_skipped_after_a_passkey(mod: dict[str, Any]) -> None:
@@ -228,11 +229,11 @@ def test_enrollment_identifies_existing_people_by_email(mod: dict[str, Any]) -> 
     assert ident["user_fields"] == ["email"]
     # A pretended user would get no mail and stall; people are pre-created by users.json.
     assert ident["pretend_user_exists"] is False
-    assert stage_at(mod, "enrollment", 3)["user_creation_mode"] == "never_create"
+    assert stage_at(mod, "enrollment", 4)["user_creation_mode"] == "never_create"
 
 
 def test_passkey_setup_requires_a_discoverable_verified_credential(mod: dict[str, Any]) -> None:
-    webauthn = stage_at(mod, "enrollment", 4)
+    webauthn = stage_at(mod, "enrollment", 5)
     assert webauthn["resident_key_requirement"] == "required"
     assert webauthn["user_verification"] == "required"
     assert "authenticator_attachment" not in webauthn  # phones, laptops and security keys alike
@@ -292,14 +293,14 @@ def test_identification_is_skipped_when_the_emailed_link_resumes_the_flow(mod: d
 
 
 def test_new_password_is_entered_twice(mod: dict[str, Any]) -> None:
-    prompt = stage_at(mod, "recovery", 2)
-    assert prompt is stage_at(mod, "enrollment", 2)
+    prompt = stage_at(mod, "recovery", 3)
+    assert prompt is stage_at(mod, "enrollment", 3)
     fields = [deref(mod, ref)[2] for ref in prompt["fields"]]
     assert [(f["field_key"], f["type"], f["required"]) for f in fields] == [
         ("password", "password", True), ("password_repeat", "password", True)]
     # Authentik compares all password-type fields of one prompt stage: they must be equal.
     assert sum(f["type"] == "password" for f in fields) == 2
-    assert stage_at(mod, "recovery", 3)["user_creation_mode"] == "never_create"
+    assert stage_at(mod, "recovery", 4)["user_creation_mode"] == "never_create"
 
 
 def test_every_flow_ends_in_a_session_from_settings(mod: dict[str, Any]) -> None:
@@ -709,3 +710,27 @@ def test_doc_names_every_setting() -> None:
     for section in ("brand", "flows", "session", "email"):
         for key in schema["properties"][section]["properties"]:
             assert f"{section}.{key}" in text or (section == "flows" and f"`{key}`" in text), f"{section}.{key}"
+
+
+@pytest.mark.parametrize("flow_key", ["recovery", "enrollment"])
+def test_an_emailed_link_alone_does_not_get_past_an_existing_device(mod: dict[str, Any], flow_key: str) -> None:
+    """Right after the email stage, a person who already has a device must prove it (a
+    mailbox alone would otherwise reset the password or add a passkey, and a passkey then
+    skips MFA for good); a first-time user has no device and passes."""
+    names = [name for name, _ in bindings_of(mod, flow_key)]
+    name, binding = binding_named(mod, flow_key, "authenticator_validate")
+    assert names.index(name) == 2 and binding["order"] == 21  # after the email link (20)
+    assert (binding["evaluate_on_plan"], binding["re_evaluate_policies"]) == (True, True)
+    assert policies_on(mod, name) == []
+    stage = stage_at(mod, flow_key, 2)
+    assert sorted(stage["device_classes"]) == ["static", "totp", "webauthn"]
+    assert stage["not_configured_action"] == "skip"
+    assert stage is stage_at(mod, "recovery" if flow_key == "enrollment" else "enrollment", 2)
+
+
+def test_users_own_settings_in_attributes_survive_an_apply(mod: dict[str, Any]) -> None:
+    """Authentik keeps a person's locale and theme in their attributes; users.json does not
+    manage them, so the module must not set them back to {} on every apply."""
+    users = mod["resource"]["authentik_user"]["users"]
+    assert "attributes" not in users
+    assert users["lifecycle"] == {"ignore_changes": ["attributes"]}

@@ -64,7 +64,8 @@ class _Element:
     CONFIG: ClassVar[type]
     ADDRESS_PREFIX: ClassVar[str] = ""
 
-    def __init__(self, scope: Construct, name: str, config: Any, *, for_each: Expr | None = None):
+    def __init__(self, scope: Construct, name: str, config: Any, *, for_each: Expr | None = None,
+                 ignore_changes: tuple[str, ...] = ()):
         if not isinstance(config, self.CONFIG):
             raise TypeError(f"{type(self).__name__} takes a {self.CONFIG.__name__}")
         self._attrs = _attributes(config)
@@ -79,6 +80,8 @@ class _Element:
         jsii.invoke(self, "overrideLogicalId", [name])
         if for_each is not None:
             jsii.invoke(self, "addOverride", ["for_each", for_each])
+        if ignore_changes:
+            jsii.invoke(self, "addOverride", ["lifecycle.ignore_changes", list(ignore_changes)])
 
     def _synthesize_attributes(self) -> dict[str, Any]:
         return self._attrs

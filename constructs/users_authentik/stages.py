@@ -100,6 +100,12 @@ class Stages(Construct):
             not_configured_action="configure",
             configuration_stages=[setup.webauthn.ref("id"), setup.totp.ref("id")],
             webauthn_user_verification="preferred", last_auth_threshold="seconds=0"))
+        # After an emailed link, someone who already has a device proves it, so a mailbox
+        # alone can neither reset a password nor add a passkey; a first-time user has none
+        # and passes (flows-recovery-email-mfa-verification binds it at 21 the same way).
+        self.existing_device = StageAuthenticatorValidate(self, "existing_device", StageAuthenticatorValidateConfig(
+            name=f"{p}-existing-device", device_classes=["static", "totp", "webauthn"],
+            not_configured_action="skip", webauthn_user_verification="preferred", last_auth_threshold="seconds=0"))
         self.login = StageUserLogin(self, "login", StageUserLoginConfig(
             name=f"{p}-login", session_duration=settings.session.duration,
             remember_me_offset=settings.session.remember_me_offset))

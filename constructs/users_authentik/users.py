@@ -24,4 +24,7 @@ class Users(Construct):
             type="internal",
             # Membership is set from the user side only (never also on the group).
             groups="${concat(" + member_of + ", " + superuser + ")}",
-        ), for_each="${local.users}")
+        ), for_each="${local.users}",
+            # users.json does not manage attributes; Authentik keeps each person's own
+            # settings there (locale, theme), which an apply must not wipe.
+            ignore_changes=("attributes",))
