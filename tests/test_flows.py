@@ -539,6 +539,7 @@ def test_interpolations_are_found_in_nested_expressions() -> None:
 
 CHANGED = {
     "brand": {"domain": "login.example.org", "title": "Example sign-in", "invalidation_flow": None,
+              "logo": "https://cdn.example.org/logo.svg", "favicon": "/media/favicon.ico",
               "user_settings_flow": "my-user-settings"},
     "flows": {"name_prefix": "acme", "passwordless": {"slug": "acme-passkey", "title": "Passkey"},
               "login": {"slug": "acme-login"}, "enrollment": {"slug": "acme-welcome", "title": "Welcome"},
@@ -583,6 +584,7 @@ def test_changed_settings_reach_the_brand(changed: dict[str, Any]) -> None:
     brand = changed["resource"]["authentik_brand"]["brand"]
     assert brand["domain"] == "login.example.org"
     assert brand["branding_title"] == "Example sign-in"
+    assert (brand["branding_logo"], brand["branding_favicon"]) == ("https://cdn.example.org/logo.svg", "/media/favicon.ico")
     assert "flow_invalidation" not in brand and "invalidation" not in changed["data"]["authentik_flow"]
     assert deref(changed, brand["flow_user_settings"])[2] == {"slug": "my-user-settings"}
 
@@ -734,3 +736,10 @@ def test_users_own_settings_in_attributes_survive_an_apply(mod: dict[str, Any]) 
     users = mod["resource"]["authentik_user"]["users"]
     assert "attributes" not in users
     assert users["lifecycle"] == {"ignore_changes": ["attributes"]}
+
+
+def test_the_brand_shows_authentiks_own_logo_and_icon_by_default(mod: dict[str, Any]) -> None:
+    """Without them the provider sends "" and the sign-in page has no logo or icon."""
+    brand = mod["resource"]["authentik_brand"]["brand"]
+    assert brand["branding_logo"] == "/static/dist/assets/icons/icon_left_brand.svg"
+    assert brand["branding_favicon"] == "/static/dist/assets/icons/icon.png"

@@ -21,6 +21,8 @@ class SignInBrand(Construct):
 
         self.brand = Brand(self, "brand", BrandConfig(
             domain=settings.domain, default=False, branding_title=settings.title,
+            # Unset, the provider sends "" and the sign-in page would show no logo or icon.
+            branding_logo=settings.logo, branding_favicon=settings.favicon,
             flow_authentication=flows.login.uuid, flow_recovery=flows.recovery.uuid,
             flow_user_settings=existing_flow("user_settings", settings.user_settings_flow),
             flow_invalidation=existing_flow("invalidation", settings.invalidation_flow)))

@@ -379,6 +379,8 @@ class BrandConfig:
     domain: Str
     default: Bool | None = None
     branding_title: Str | None = None
+    branding_logo: Str | None = None
+    branding_favicon: Str | None = None
     flow_authentication: Str | None = None
     flow_recovery: Str | None = None
     flow_invalidation: Str | None = None

@@ -32,6 +32,8 @@ class UserSettings:
 class BrandSettings:
     domain: str
     title: str
+    logo: str
+    favicon: str
     user_settings_flow: str | None
     invalidation_flow: str | None
 
