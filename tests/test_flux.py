@@ -136,6 +136,16 @@ def render(directory: Path, variables: dict[str, str] | None = None) -> list[dic
     return parse(flux_envsubst(text, settings() if variables is None else variables))
 
 
+def render_layers() -> list[dict]:
+    """The cluster layer and the app layer, each built on its own as Flux builds them.
+
+    There is deliberately no kustomization that builds both: pointed at by a Flux
+    Kustomization, it would apply the app layer without post-build substitution, and a
+    second Kustomization would own the same Terraform object.
+    """
+    return render(CLUSTER_DIR) + render(APP_DIR)
+
+
 def one(objects: list[dict], kind: str) -> dict:
     found = [o for o in objects if o.get("kind") == kind]
     assert len(found) == 1, f"expected exactly one {kind}, found {len(found)}"
@@ -233,7 +243,6 @@ def secret_wiring_problems(terraform: dict, external_secret: dict) -> list[str]:
 def test_every_layer_has_a_kustomization():
     found = {d.relative_to(FLUX).as_posix() for d in kustomization_dirs()}
     expected = {
-        ".",
         "clusters/stefanzhelev/apps/users-authentik",
         "apps/users",
         "apps/users-manual-approval",
@@ -265,7 +274,7 @@ def test_rendered_objects_match_their_crd_schema(directory):
     ],
 )
 def test_misspelled_field_fails_validation(kind, where, field):
-    obj = copy.deepcopy(one(render(FLUX), kind))
+    obj = copy.deepcopy(one(render_layers(), kind))
     assert schema_errors(obj) == []
     node = obj
     for key in where:
@@ -284,7 +293,7 @@ def test_misspelled_field_fails_validation(kind, where, field):
     ],
 )
 def test_invalid_value_fails_validation(kind, where, value):
-    obj = copy.deepcopy(one(render(FLUX), kind))
+    obj = copy.deepcopy(one(render_layers(), kind))
     node = obj
     for key in where[:-1]:
         node = node[key]
@@ -392,10 +401,38 @@ def test_flux_kustomization_path_builds_the_app_layer():
     assert "ExternalSecret" in {kind for kind, _ in names}
 
 
-def test_aggregate_builds_both_layers():
-    kinds = sorted(o["kind"] for o in render(FLUX))
+def test_layers_together_hold_each_object_once():
+    objects = render_layers()
+    kinds = sorted(o["kind"] for o in objects)
     assert kinds == ["ConfigMap", "ExternalSecret", "Kustomization", "Terraform"]
-    assert {o["metadata"].get("namespace") for o in render(FLUX)} == {NAMESPACE}
+    assert {o["metadata"].get("namespace") for o in objects} == {NAMESPACE}
+
+
+def layer_mixing_problems(objects: list[dict]) -> list[str]:
+    """A build that holds a Flux Kustomization and the objects it applies is a trap.
+
+    Applied by Flux, such a build would create the app objects itself (without the
+    post-build substitution, so with literal ${...} values) while the Flux Kustomization
+    in it applies them again: two owners of one Terraform object.
+    """
+    kinds = {(o.get("apiVersion", "").split("/")[0], o.get("kind")) for o in objects}
+    flux = ("kustomize.toolkit.fluxcd.io", "Kustomization") in kinds
+    app = {k for _, k in kinds} & {"Terraform", "ExternalSecret"}
+    return [f"builds the Flux Kustomization together with {sorted(app)}"] if flux and app else []
+
+
+def test_no_kustomization_at_the_root_of_flux():
+    # Flux pointed at ./flux must not find a kustomization that builds both layers.
+    assert not any((FLUX / name).exists() for name in KUSTOMIZATION_FILES)
+
+
+@pytest.mark.parametrize("directory", kustomization_dirs(), ids=_dir_id)
+def test_no_kustomization_builds_both_layers(directory):
+    assert layer_mixing_problems(parse(kustomize_build(directory))) == []
+
+
+def test_layer_mixing_check_can_fail():
+    assert layer_mixing_problems(render_layers()) != []
 
 
 # --- tests: Terraform and ExternalSecret --------------------------------------------------
