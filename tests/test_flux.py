@@ -15,6 +15,7 @@ import copy
 import functools
 import json
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -541,3 +542,129 @@ def test_manual_approval_patch_is_a_file_tfctl_approve_can_edit():
         and d["metadata"].get("namespace") == NAMESPACE
         and "approvePlan" in d.get("spec", {})
     ]
+
+
+# --- tests: commands the docs tell people to run against the Terraform object -----------
+
+DOCS = (REPO / "docs" / "runbook.md", REPO / "docs" / "flux.md")
+_FENCE = re.compile(r"^```[a-z]*\n(.*?)^```", re.M | re.S)
+_INLINE = re.compile(r"`(kubectl [^`]+)`")
+_PLACEHOLDER = re.compile(r"<([a-z ]+)>")
+
+
+def documented_commands(prefix: str) -> list[tuple[str, list[str]]]:
+    """Shell commands starting with `prefix` in the docs (code blocks and inline code)."""
+    found = []
+    for doc in DOCS:
+        text = doc.read_text()
+        lines = [
+            line
+            for block in _FENCE.findall(text)
+            for line in block.replace("\\\n", " ").splitlines()
+        ] + _INLINE.findall(_FENCE.sub("", text))
+        for line in lines:
+            line = line.split("  #")[0].strip()
+            if line.startswith(prefix):
+                found.append((doc.name, shlex.split(line)))
+    return found
+
+
+def _option(args: list[str], *names: str) -> str | None:
+    for i, arg in enumerate(args):
+        for name in names:
+            if arg == name and i + 1 < len(args):
+                return args[i + 1]
+            if arg.startswith(name + "="):
+                return arg.split("=", 1)[1]
+    return None
+
+
+def merge_patch(target, patch):
+    """RFC 7386 JSON merge patch (kubectl patch --type=merge)."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def json_patch(target: dict, operations: list[dict]) -> dict:
+    """RFC 6902 add/replace/remove on object members (kubectl patch --type=json)."""
+    result = copy.deepcopy(target)
+    for op in operations:
+        *parents, last = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]]
+        node = result
+        for key in parents:
+            node = node[key]
+        if op["op"] == "remove":
+            del node[last]  # KeyError, as the API server would refuse
+        elif op["op"] in ("add", "replace"):
+            node[last] = op["value"]
+        else:
+            raise ValueError(f"unsupported op {op['op']}")
+    return result
+
+
+def apply_documented_patch(obj: dict, args: list[str]) -> dict:
+    kind = _option(args, "--type") or "strategic"
+    body = _PLACEHOLDER.sub(lambda m: m.group(1).replace(" ", "-") + "-1234", _option(args, "-p", "--patch"))
+    if kind == "merge":
+        return merge_patch(obj, json.loads(body))
+    if kind == "json":
+        return json_patch(obj, json.loads(body))
+    raise AssertionError(f"use --type=merge or --type=json for the Terraform CRD, not {kind}")
+
+
+def terraform_patches() -> list[tuple[str, list[str]]]:
+    return [(doc, a) for doc, a in documented_commands("kubectl patch terraform ")]
+
+
+def test_documented_terraform_patches_match_the_crd():
+    patches = terraform_patches()
+    assert patches, "the docs show no kubectl patch of the Terraform object"
+    for directory in (APP_DIR, MANUAL_DIR):
+        tf = one(render(directory), "Terraform")
+        for doc, args in patches:
+            errors = schema_errors(apply_documented_patch(tf, args))
+            assert errors == [], f"{doc}: {shlex.join(args)}: {errors}"
+
+
+def test_documented_patch_check_can_fail():
+    # What `tfctl force-unlock` sets: a v1alpha1 field, absent from v1alpha2.
+    tf = one(render(APP_DIR), "Terraform")
+    args = shlex.split(
+        "kubectl patch terraform users-authentik --type=merge "
+        """-p '{"spec":{"backendConfig":{"state":{"forceUnlock":"<lock id>"}}}}'"""
+    )
+    assert schema_errors(apply_documented_patch(tf, args)) != []
+
+
+def jsonpath_problems(schema: dict, expression: str) -> list[str]:
+    """Fields of a kubectl jsonpath like {.status.lock.pending} that the schema lacks."""
+    node = schema
+    for step in expression.strip("{}").lstrip(".").split("."):
+        name = step.split("[")[0]
+        props = node.get("properties", {})
+        if name not in props:
+            return [f"{expression}: no field {name!r}"]
+        node = props[name]
+        if "[" in step:
+            node = node.get("items", {})
+    return []
+
+
+def test_documented_terraform_jsonpaths_exist_in_the_crd():
+    schema = json.loads((CRDS / SCHEMA_FILES[("infra.contrib.fluxcd.io/v1alpha2", "Terraform")]).read_text())
+    paths = [
+        (doc, _option(args, "-o").split("=", 1)[1].strip("'"))
+        for doc, args in documented_commands("kubectl get terraform ")
+        if (_option(args, "-o") or "").startswith("jsonpath=")
+    ]
+    assert len(paths) >= 2
+    for doc, path in paths:
+        assert jsonpath_problems(schema, path) == [], doc
+    assert jsonpath_problems(schema, "{.status.lock.id}") != []
