@@ -516,38 +516,62 @@ def _by_id(objects: list[dict]) -> dict[tuple[str, str], dict]:
     return {(o["kind"], o["metadata"]["name"]): o for o in objects}
 
 
-def test_manual_approval_overlay_only_empties_approve_plan():
+SSA_POLICY = "kustomize.toolkit.fluxcd.io/ssa"
+
+
+def manual_approval_problems(terraform: dict) -> list[str]:
+    """Why an approval made in the cluster would not survive until tofu-controller applies.
+
+    Approvals are made in the cluster (docs/flux.md#manual-approval): committed ones move the
+    source revision that the plan id is derived from (flux-iac/tofu-controller#1878).
+    """
+    problems = []
+    if "approvePlan" in terraform["spec"]:
+        problems.append(
+            "spec.approvePlan is in Git: Flux owns it and resets an in-cluster approval"
+        )
+    if terraform["metadata"].get("annotations", {}).get(SSA_POLICY) != "Merge":
+        problems.append(
+            f"{SSA_POLICY} is not Merge: Flux takes over fields set with kubectl and drops them"
+        )
+    return problems
+
+
+def test_manual_approval_keeps_in_cluster_approvals():
+    assert manual_approval_problems(one(render(MANUAL_DIR), "Terraform")) == []
+
+
+def test_manual_approval_check_can_fail():
+    # The auto layer, and the overlay as it was (approvePlan: "" in Git).
+    auto = one(render(APP_DIR), "Terraform")
+    assert len(manual_approval_problems(auto)) == 2
+    old = copy.deepcopy(one(render(MANUAL_DIR), "Terraform"))
+    old["spec"]["approvePlan"] = ""
+    assert manual_approval_problems(old) != []
+
+
+def test_auto_mode_keeps_flux_default_apply_policy():
+    # In auto mode an in-cluster edit of the Terraform object must be reverted by Flux.
+    tf = one(render(APP_DIR), "Terraform")
+    assert SSA_POLICY not in tf["metadata"].get("annotations", {})
+
+
+def test_manual_approval_overlay_changes_nothing_else():
     auto = _by_id(render(APP_DIR))
     manual = _by_id(render(MANUAL_DIR))
     assert auto.keys() == manual.keys()
-    tf_manual = manual[("Terraform", NAME)]
-    assert tf_manual["spec"]["approvePlan"] == ""
     auto = copy.deepcopy(auto)
     manual = copy.deepcopy(manual)
     del auto[("Terraform", NAME)]["spec"]["approvePlan"]
-    del manual[("Terraform", NAME)]["spec"]["approvePlan"]
+    annotations = manual[("Terraform", NAME)]["metadata"].pop("annotations")
+    assert annotations == {SSA_POLICY: "Merge"}
     assert auto == manual
-
-
-def test_manual_approval_patch_is_a_file_tfctl_approve_can_edit():
-    # `tfctl approve NAME -f FILE` sets spec.approvePlan in the document of FILE whose
-    # apiVersion, kind, name and namespace match the Terraform object.
-    docs = parse((MANUAL_DIR / "approve-plan.yaml").read_text())
-    assert [
-        d
-        for d in docs
-        if d.get("apiVersion") == "infra.contrib.fluxcd.io/v1alpha2"
-        and d.get("kind") == "Terraform"
-        and d["metadata"].get("name") == NAME
-        and d["metadata"].get("namespace") == NAMESPACE
-        and "approvePlan" in d.get("spec", {})
-    ]
 
 
 # --- tests: commands the docs tell people to run against the Terraform object -----------
 
 DOCS = (REPO / "docs" / "runbook.md", REPO / "docs" / "flux.md")
-_FENCE = re.compile(r"^```[a-z]*\n(.*?)^```", re.M | re.S)
+_FENCE = re.compile(r"^[ \t]*```[a-z]*\n(.*?)^[ \t]*```", re.M | re.S)
 _INLINE = re.compile(r"`(kubectl [^`]+)`")
 _PLACEHOLDER = re.compile(r"<([a-z ]+)>")
 
@@ -627,10 +651,21 @@ def test_documented_terraform_patches_match_the_crd():
     patches = terraform_patches()
     assert patches, "the docs show no kubectl patch of the Terraform object"
     for directory in (APP_DIR, MANUAL_DIR):
+        # In the order the docs give them (an approval is withdrawn after it was made).
         tf = one(render(directory), "Terraform")
         for doc, args in patches:
-            errors = schema_errors(apply_documented_patch(tf, args))
+            tf = apply_documented_patch(tf, args)
+            errors = schema_errors(tf)
             assert errors == [], f"{doc}: {shlex.join(args)}: {errors}"
+
+
+def test_docs_approve_in_the_cluster_and_withdraw_the_approval():
+    manual = one(render(MANUAL_DIR), "Terraform")
+    steps = [args for _, args in terraform_patches() if "approvePlan" in _option(args, "-p")]
+    approved = apply_documented_patch(manual, steps[0])
+    assert approved["spec"]["approvePlan"] == "plan-id-1234"
+    withdrawn = apply_documented_patch(approved, steps[1])
+    assert "approvePlan" not in withdrawn["spec"]
 
 
 def test_documented_patch_check_can_fail():
