@@ -350,6 +350,7 @@ def test_setting_values_are_well_formed():
         assert source_path_problems(values[key]) == []
     assert re.match(r"^https?://[^/\s]+", values["authentik_url"]), values["authentik_url"]
     assert GO_DURATION.match(values["refresh_interval"]), values["refresh_interval"]
+    assert GO_DURATION.match(values["terraform_interval"]), values["terraform_interval"]
     assert all(values[k].strip() for k in ("secret_store", "vault_key", "vault_property"))
 
 
@@ -455,6 +456,34 @@ def test_terraform():
         assert name in env, f"runner env lacks {name}"
         assert "value" not in env[name], f"{name} must come from the secret, not a literal"
         assert "secretKeyRef" in env[name].get("valueFrom", {}), f"{name}: no secretKeyRef"
+
+
+def go_duration_seconds(text: str) -> float:
+    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+    assert GO_DURATION.match(text), text
+    return sum(float(n) * units[u] for n, u in re.findall(r"([0-9.]+)(ns|us|µs|ms|s|m|h)", text))
+
+
+def test_terraform_interval_is_a_setting():
+    # Every interval the runner refreshes every managed object through the Authentik API;
+    # the trade-off (docs/flux.md) is per site, and 10m was more load than it buys.
+    values = settings()
+    tf = one(render(APP_DIR), "Terraform")
+    assert tf["spec"]["interval"] == values["terraform_interval"]
+    assert go_duration_seconds(values["terraform_interval"]) >= 30 * 60
+    assert go_duration_seconds("1h30m") == 5400
+
+
+def test_docs_envsubst_example_matches_the_settings():
+    # docs/flux.md exports the settings for `flux envsubst --strict`, which fails on any
+    # variable that is not exported.
+    text = (REPO / "docs" / "flux.md").read_text()
+    block = re.search(r"^ *export (\w+=.*?)^ *kubectl ", text, re.M | re.S).group(1)
+    exported = dict(
+        arg.split("=", 1) for arg in shlex.split(block.replace("\\\n", " "), comments=True)
+    )
+    expected = {k: v for k, v in settings().items() if k != "app_path"}
+    assert exported == expected
 
 
 def test_terraform_path_holds_the_generated_module():
