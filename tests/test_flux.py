@@ -380,6 +380,15 @@ def test_flux_kustomization():
     assert spec["path"] == settings()["app_path"]
 
 
+def test_prerequisites_doc_lists_the_depends_on_entries():
+    # docs/flux.md#prerequisites tells a new cluster what each entry must provide.
+    section = (REPO / "docs" / "flux.md").read_text().split("## Prerequisites", 1)[1]
+    table = next(part for part in section.split("\n\n") if part.startswith("| dependsOn |"))
+    documented = set(re.findall(r"^\| `([^`]+)` \|", table, re.M))
+    ks = one(render(CLUSTER_DIR), "Kustomization")
+    assert documented == {d["name"] for d in ks["spec"]["dependsOn"]}
+
+
 def test_flux_kustomization_loads_the_settings():
     objects = render(CLUSTER_DIR)
     ks = one(objects, "Kustomization")
