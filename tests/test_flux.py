@@ -500,6 +500,35 @@ def test_terraform_path_holds_the_generated_module():
     assert module_path_problems(path) == []
 
 
+def backend_problems(module_dir: Path) -> list[str]:
+    """The runner adds backend_override.tf (kubernetes backend) to the module directory
+    (tofu-controller runner/server.go, WriteBackendConfig); the module itself must not
+    name a backend or a cloud block, nor ship an override file of its own."""
+    problems = []
+    for path in sorted(module_dir.iterdir()):
+        if path.name == "override.tf.json" or "_override." in path.name or path.name == "override.tf":
+            problems.append(f"{path.name}: override file")
+        if path.name.endswith(".tf.json"):
+            for block in json.loads(path.read_text()).get("terraform", {}) or {}:
+                if block in ("backend", "cloud"):
+                    problems.append(f"{path.name}: terraform.{block}")
+        elif path.suffix == ".tf" and re.search(r"^\s*(backend|cloud)\b", path.read_text(), re.M):
+            problems.append(f"{path.name}: backend or cloud block")
+    return problems
+
+
+def test_committed_module_declares_no_backend():
+    module_dir = REPO / one(render(APP_DIR), "Terraform")["spec"]["path"]
+    assert sorted(p.name for p in module_dir.glob("*.tf.json")), module_dir
+    assert backend_problems(module_dir) == []
+
+
+def test_backend_check_can_fail(tmp_path):
+    (tmp_path / "cdk.tf.json").write_text(json.dumps({"terraform": {"backend": {"s3": {}}}}))
+    (tmp_path / "backend_override.tf").write_text('terraform {\n  backend "local" {}\n}\n')
+    assert len(backend_problems(tmp_path)) == 3
+
+
 def test_module_path_check_can_fail():
     assert module_path_problems("./flux") != []  # exists, but no cdk.tf.json
     assert module_path_problems("./does-not-exist") != []
