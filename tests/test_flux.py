@@ -6,7 +6,9 @@ kustomize-controller does it (strict: an unknown variable is an error), and each
 is validated against the vendored JSON Schema of its CRD (schemas/vendor/crds/, unknown
 fields rejected). Cross-reference checks tie the objects together: the Flux
 Kustomization's path builds the app layer, the Terraform path holds the generated
-module, and the runner's secretKeyRefs match what the ExternalSecret writes.
+module, and the runner's secretKeyRefs match what the ExternalSecret writes. The
+`kubectl patch` and `jsonpath` commands that docs/ gives for the Terraform object are
+checked against its CRD too.
 """
 
 from __future__ import annotations
