@@ -6,7 +6,9 @@ kustomize-controller does it (strict: an unknown variable is an error), and each
 is validated against the vendored JSON Schema of its CRD (schemas/vendor/crds/, unknown
 fields rejected). Cross-reference checks tie the objects together: the Flux
 Kustomization's path builds the app layer, the Terraform path holds the generated
-module, and the runner's secretKeyRefs match what the ExternalSecret writes.
+module, and the runner's secretKeyRefs match what the ExternalSecret writes. The
+`kubectl patch` and `jsonpath` commands that docs/ gives for the Terraform object are
+checked against its CRD too.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import copy
 import functools
 import json
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -136,6 +139,16 @@ def render(directory: Path, variables: dict[str, str] | None = None) -> list[dic
     return parse(flux_envsubst(text, settings() if variables is None else variables))
 
 
+def render_layers() -> list[dict]:
+    """The cluster layer and the app layer, each built on its own as Flux builds them.
+
+    There is deliberately no kustomization that builds both: pointed at by a Flux
+    Kustomization, it would apply the app layer without post-build substitution, and a
+    second Kustomization would own the same Terraform object.
+    """
+    return render(CLUSTER_DIR) + render(APP_DIR)
+
+
 def one(objects: list[dict], kind: str) -> dict:
     found = [o for o in objects if o.get("kind") == kind]
     assert len(found) == 1, f"expected exactly one {kind}, found {len(found)}"
@@ -233,7 +246,6 @@ def secret_wiring_problems(terraform: dict, external_secret: dict) -> list[str]:
 def test_every_layer_has_a_kustomization():
     found = {d.relative_to(FLUX).as_posix() for d in kustomization_dirs()}
     expected = {
-        ".",
         "clusters/stefanzhelev/apps/users-authentik",
         "apps/users",
         "apps/users-manual-approval",
@@ -265,7 +277,7 @@ def test_rendered_objects_match_their_crd_schema(directory):
     ],
 )
 def test_misspelled_field_fails_validation(kind, where, field):
-    obj = copy.deepcopy(one(render(FLUX), kind))
+    obj = copy.deepcopy(one(render_layers(), kind))
     assert schema_errors(obj) == []
     node = obj
     for key in where:
@@ -284,7 +296,7 @@ def test_misspelled_field_fails_validation(kind, where, field):
     ],
 )
 def test_invalid_value_fails_validation(kind, where, value):
-    obj = copy.deepcopy(one(render(FLUX), kind))
+    obj = copy.deepcopy(one(render_layers(), kind))
     node = obj
     for key in where[:-1]:
         node = node[key]
@@ -340,6 +352,7 @@ def test_setting_values_are_well_formed():
         assert source_path_problems(values[key]) == []
     assert re.match(r"^https?://[^/\s]+", values["authentik_url"]), values["authentik_url"]
     assert GO_DURATION.match(values["refresh_interval"]), values["refresh_interval"]
+    assert GO_DURATION.match(values["terraform_interval"]), values["terraform_interval"]
     assert all(values[k].strip() for k in ("secret_store", "vault_key", "vault_property"))
 
 
@@ -369,6 +382,15 @@ def test_flux_kustomization():
     assert spec["path"] == settings()["app_path"]
 
 
+def test_prerequisites_doc_lists_the_depends_on_entries():
+    # docs/flux.md#prerequisites tells a new cluster what each entry must provide.
+    section = (REPO / "docs" / "flux.md").read_text().split("## Prerequisites", 1)[1]
+    table = next(part for part in section.split("\n\n") if part.startswith("| dependsOn |"))
+    documented = set(re.findall(r"^\| `([^`]+)` \|", table, re.M))
+    ks = one(render(CLUSTER_DIR), "Kustomization")
+    assert documented == {d["name"] for d in ks["spec"]["dependsOn"]}
+
+
 def test_flux_kustomization_loads_the_settings():
     objects = render(CLUSTER_DIR)
     ks = one(objects, "Kustomization")
@@ -392,10 +414,38 @@ def test_flux_kustomization_path_builds_the_app_layer():
     assert "ExternalSecret" in {kind for kind, _ in names}
 
 
-def test_aggregate_builds_both_layers():
-    kinds = sorted(o["kind"] for o in render(FLUX))
+def test_layers_together_hold_each_object_once():
+    objects = render_layers()
+    kinds = sorted(o["kind"] for o in objects)
     assert kinds == ["ConfigMap", "ExternalSecret", "Kustomization", "Terraform"]
-    assert {o["metadata"].get("namespace") for o in render(FLUX)} == {NAMESPACE}
+    assert {o["metadata"].get("namespace") for o in objects} == {NAMESPACE}
+
+
+def layer_mixing_problems(objects: list[dict]) -> list[str]:
+    """A build that holds a Flux Kustomization and the objects it applies is a trap.
+
+    Applied by Flux, such a build would create the app objects itself (without the
+    post-build substitution, so with literal ${...} values) while the Flux Kustomization
+    in it applies them again: two owners of one Terraform object.
+    """
+    kinds = {(o.get("apiVersion", "").split("/")[0], o.get("kind")) for o in objects}
+    flux = ("kustomize.toolkit.fluxcd.io", "Kustomization") in kinds
+    app = {k for _, k in kinds} & {"Terraform", "ExternalSecret"}
+    return [f"builds the Flux Kustomization together with {sorted(app)}"] if flux and app else []
+
+
+def test_no_kustomization_at_the_root_of_flux():
+    # Flux pointed at ./flux must not find a kustomization that builds both layers.
+    assert not any((FLUX / name).exists() for name in KUSTOMIZATION_FILES)
+
+
+@pytest.mark.parametrize("directory", kustomization_dirs(), ids=_dir_id)
+def test_no_kustomization_builds_both_layers(directory):
+    assert layer_mixing_problems(parse(kustomize_build(directory))) == []
+
+
+def test_layer_mixing_check_can_fail():
+    assert layer_mixing_problems(render_layers()) != []
 
 
 # --- tests: Terraform and ExternalSecret --------------------------------------------------
@@ -419,9 +469,66 @@ def test_terraform():
         assert "secretKeyRef" in env[name].get("valueFrom", {}), f"{name}: no secretKeyRef"
 
 
+def go_duration_seconds(text: str) -> float:
+    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+    assert GO_DURATION.match(text), text
+    return sum(float(n) * units[u] for n, u in re.findall(r"([0-9.]+)(ns|us|µs|ms|s|m|h)", text))
+
+
+def test_terraform_interval_is_a_setting():
+    # Every interval the runner refreshes every managed object through the Authentik API;
+    # the trade-off (docs/flux.md) is per site, and 10m was more load than it buys.
+    values = settings()
+    tf = one(render(APP_DIR), "Terraform")
+    assert tf["spec"]["interval"] == values["terraform_interval"]
+    assert go_duration_seconds(values["terraform_interval"]) >= 30 * 60
+    assert go_duration_seconds("1h30m") == 5400
+
+
+def test_docs_envsubst_example_matches_the_settings():
+    # docs/flux.md exports the settings for `flux envsubst --strict`, which fails on any
+    # variable that is not exported.
+    text = (REPO / "docs" / "flux.md").read_text()
+    block = re.search(r"^ *export (\w+=.*?)^ *kubectl ", text, re.M | re.S).group(1)
+    exported = dict(
+        arg.split("=", 1) for arg in shlex.split(block.replace("\\\n", " "), comments=True)
+    )
+    expected = {k: v for k, v in settings().items() if k != "app_path"}
+    assert exported == expected
+
+
 def test_terraform_path_holds_the_generated_module():
     path = one(render(APP_DIR), "Terraform")["spec"]["path"]
     assert module_path_problems(path) == []
+
+
+def backend_problems(module_dir: Path) -> list[str]:
+    """The runner adds backend_override.tf (kubernetes backend) to the module directory
+    (tofu-controller runner/server.go, WriteBackendConfig); the module itself must not
+    name a backend or a cloud block, nor ship an override file of its own."""
+    problems = []
+    for path in sorted(module_dir.iterdir()):
+        if path.name == "override.tf.json" or "_override." in path.name or path.name == "override.tf":
+            problems.append(f"{path.name}: override file")
+        if path.name.endswith(".tf.json"):
+            for block in json.loads(path.read_text()).get("terraform", {}) or {}:
+                if block in ("backend", "cloud"):
+                    problems.append(f"{path.name}: terraform.{block}")
+        elif path.suffix == ".tf" and re.search(r"^\s*(backend|cloud)\b", path.read_text(), re.M):
+            problems.append(f"{path.name}: backend or cloud block")
+    return problems
+
+
+def test_committed_module_declares_no_backend():
+    module_dir = REPO / one(render(APP_DIR), "Terraform")["spec"]["path"]
+    assert sorted(p.name for p in module_dir.glob("*.tf.json")), module_dir
+    assert backend_problems(module_dir) == []
+
+
+def test_backend_check_can_fail(tmp_path):
+    (tmp_path / "cdk.tf.json").write_text(json.dumps({"terraform": {"backend": {"s3": {}}}}))
+    (tmp_path / "backend_override.tf").write_text('terraform {\n  backend "local" {}\n}\n')
+    assert len(backend_problems(tmp_path)) == 3
 
 
 def test_module_path_check_can_fail():
@@ -478,29 +585,190 @@ def _by_id(objects: list[dict]) -> dict[tuple[str, str], dict]:
     return {(o["kind"], o["metadata"]["name"]): o for o in objects}
 
 
-def test_manual_approval_overlay_only_empties_approve_plan():
+SSA_POLICY = "kustomize.toolkit.fluxcd.io/ssa"
+
+
+def manual_approval_problems(terraform: dict) -> list[str]:
+    """Why an approval made in the cluster would not survive until tofu-controller applies.
+
+    Approvals are made in the cluster (docs/flux.md#manual-approval): committed ones move the
+    source revision that the plan id is derived from (flux-iac/tofu-controller#1878).
+    """
+    problems = []
+    if "approvePlan" in terraform["spec"]:
+        problems.append(
+            "spec.approvePlan is in Git: Flux owns it and resets an in-cluster approval"
+        )
+    if terraform["metadata"].get("annotations", {}).get(SSA_POLICY) != "Merge":
+        problems.append(
+            f"{SSA_POLICY} is not Merge: Flux takes over fields set with kubectl and drops them"
+        )
+    return problems
+
+
+def test_manual_approval_keeps_in_cluster_approvals():
+    assert manual_approval_problems(one(render(MANUAL_DIR), "Terraform")) == []
+
+
+def test_manual_approval_check_can_fail():
+    # The auto layer, and the overlay as it was (approvePlan: "" in Git).
+    auto = one(render(APP_DIR), "Terraform")
+    assert len(manual_approval_problems(auto)) == 2
+    old = copy.deepcopy(one(render(MANUAL_DIR), "Terraform"))
+    old["spec"]["approvePlan"] = ""
+    assert manual_approval_problems(old) != []
+
+
+def test_auto_mode_keeps_flux_default_apply_policy():
+    # In auto mode an in-cluster edit of the Terraform object must be reverted by Flux.
+    tf = one(render(APP_DIR), "Terraform")
+    assert SSA_POLICY not in tf["metadata"].get("annotations", {})
+
+
+def test_manual_approval_overlay_changes_nothing_else():
     auto = _by_id(render(APP_DIR))
     manual = _by_id(render(MANUAL_DIR))
     assert auto.keys() == manual.keys()
-    tf_manual = manual[("Terraform", NAME)]
-    assert tf_manual["spec"]["approvePlan"] == ""
     auto = copy.deepcopy(auto)
     manual = copy.deepcopy(manual)
     del auto[("Terraform", NAME)]["spec"]["approvePlan"]
-    del manual[("Terraform", NAME)]["spec"]["approvePlan"]
+    annotations = manual[("Terraform", NAME)]["metadata"].pop("annotations")
+    assert annotations == {SSA_POLICY: "Merge"}
     assert auto == manual
 
 
-def test_manual_approval_patch_is_a_file_tfctl_approve_can_edit():
-    # `tfctl approve NAME -f FILE` sets spec.approvePlan in the document of FILE whose
-    # apiVersion, kind, name and namespace match the Terraform object.
-    docs = parse((MANUAL_DIR / "approve-plan.yaml").read_text())
-    assert [
-        d
-        for d in docs
-        if d.get("apiVersion") == "infra.contrib.fluxcd.io/v1alpha2"
-        and d.get("kind") == "Terraform"
-        and d["metadata"].get("name") == NAME
-        and d["metadata"].get("namespace") == NAMESPACE
-        and "approvePlan" in d.get("spec", {})
+# --- tests: commands the docs tell people to run against the Terraform object -----------
+
+DOCS = (REPO / "docs" / "runbook.md", REPO / "docs" / "flux.md")
+_FENCE = re.compile(r"^[ \t]*```[a-z]*\n(.*?)^[ \t]*```", re.M | re.S)
+_INLINE = re.compile(r"`(kubectl [^`]+)`")
+_PLACEHOLDER = re.compile(r"<([a-z ]+)>")
+
+
+def documented_commands(prefix: str) -> list[tuple[str, list[str]]]:
+    """Shell commands starting with `prefix` in the docs (code blocks and inline code)."""
+    found = []
+    for doc in DOCS:
+        text = doc.read_text()
+        lines = [
+            line
+            for block in _FENCE.findall(text)
+            for line in block.replace("\\\n", " ").splitlines()
+        ] + _INLINE.findall(_FENCE.sub("", text))
+        for line in lines:
+            line = line.split("  #")[0].strip()
+            if line.startswith(prefix):
+                found.append((doc.name, shlex.split(line)))
+    return found
+
+
+def _option(args: list[str], *names: str) -> str | None:
+    for i, arg in enumerate(args):
+        for name in names:
+            if arg == name and i + 1 < len(args):
+                return args[i + 1]
+            if arg.startswith(name + "="):
+                return arg.split("=", 1)[1]
+    return None
+
+
+def merge_patch(target, patch):
+    """RFC 7386 JSON merge patch (kubectl patch --type=merge)."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def json_patch(target: dict, operations: list[dict]) -> dict:
+    """RFC 6902 add/replace/remove on object members (kubectl patch --type=json)."""
+    result = copy.deepcopy(target)
+    for op in operations:
+        *parents, last = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]]
+        node = result
+        for key in parents:
+            node = node[key]
+        if op["op"] == "remove":
+            del node[last]  # KeyError, as the API server would refuse
+        elif op["op"] in ("add", "replace"):
+            node[last] = op["value"]
+        else:
+            raise ValueError(f"unsupported op {op['op']}")
+    return result
+
+
+def apply_documented_patch(obj: dict, args: list[str]) -> dict:
+    kind = _option(args, "--type") or "strategic"
+    body = _PLACEHOLDER.sub(lambda m: m.group(1).replace(" ", "-") + "-1234", _option(args, "-p", "--patch"))
+    if kind == "merge":
+        return merge_patch(obj, json.loads(body))
+    if kind == "json":
+        return json_patch(obj, json.loads(body))
+    raise AssertionError(f"use --type=merge or --type=json for the Terraform CRD, not {kind}")
+
+
+def terraform_patches() -> list[tuple[str, list[str]]]:
+    return [(doc, a) for doc, a in documented_commands("kubectl patch terraform ")]
+
+
+def test_documented_terraform_patches_match_the_crd():
+    patches = terraform_patches()
+    assert patches, "the docs show no kubectl patch of the Terraform object"
+    for directory in (APP_DIR, MANUAL_DIR):
+        # In the order the docs give them (an approval is withdrawn after it was made).
+        tf = one(render(directory), "Terraform")
+        for doc, args in patches:
+            tf = apply_documented_patch(tf, args)
+            errors = schema_errors(tf)
+            assert errors == [], f"{doc}: {shlex.join(args)}: {errors}"
+
+
+def test_docs_approve_in_the_cluster_and_withdraw_the_approval():
+    manual = one(render(MANUAL_DIR), "Terraform")
+    steps = [args for _, args in terraform_patches() if "approvePlan" in _option(args, "-p")]
+    approved = apply_documented_patch(manual, steps[0])
+    assert approved["spec"]["approvePlan"] == "plan-id-1234"
+    withdrawn = apply_documented_patch(approved, steps[1])
+    assert "approvePlan" not in withdrawn["spec"]
+
+
+def test_documented_patch_check_can_fail():
+    # What `tfctl force-unlock` sets: a v1alpha1 field, absent from v1alpha2.
+    tf = one(render(APP_DIR), "Terraform")
+    args = shlex.split(
+        "kubectl patch terraform users-authentik --type=merge "
+        """-p '{"spec":{"backendConfig":{"state":{"forceUnlock":"<lock id>"}}}}'"""
+    )
+    assert schema_errors(apply_documented_patch(tf, args)) != []
+
+
+def jsonpath_problems(schema: dict, expression: str) -> list[str]:
+    """Fields of a kubectl jsonpath like {.status.lock.pending} that the schema lacks."""
+    node = schema
+    for step in expression.strip("{}").lstrip(".").split("."):
+        name = step.split("[")[0]
+        props = node.get("properties", {})
+        if name not in props:
+            return [f"{expression}: no field {name!r}"]
+        node = props[name]
+        if "[" in step:
+            node = node.get("items", {})
+    return []
+
+
+def test_documented_terraform_jsonpaths_exist_in_the_crd():
+    schema = json.loads((CRDS / SCHEMA_FILES[("infra.contrib.fluxcd.io/v1alpha2", "Terraform")]).read_text())
+    paths = [
+        (doc, _option(args, "-o").split("=", 1)[1].strip("'"))
+        for doc, args in documented_commands("kubectl get terraform ")
+        if (_option(args, "-o") or "").startswith("jsonpath=")
     ]
+    assert len(paths) >= 2
+    for doc, path in paths:
+        assert jsonpath_problems(schema, path) == [], doc
+    assert jsonpath_problems(schema, "{.status.lock.id}") != []
