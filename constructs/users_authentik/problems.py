@@ -38,10 +38,3 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.file}: {self.location}: {self.problem}\n    fix: {self.fix}"
 
-
-class ProblemsFound(Exception):
-    """Raised at the edge (cli) only; everything below returns lists of Problems."""
-
-    def __init__(self, problems: list[Problem]):
-        super().__init__(f"{len(problems)} problem(s)")
-        self.problems = problems
