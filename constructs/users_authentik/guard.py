@@ -82,7 +82,7 @@ def judge(base: Directory, head: Directory, settings: OffboardingSettings, ref: 
 def explain_lockout(problems: list[Problem], base: Directory, users_json: Path, ref: str) -> list[Problem]:
     """Replace "no active admin" by what this change did to the admins there were at ref."""
     generic = lockout_problem(FILE)
-    admins = [u.username for u in base.users if u.is_admin and u.active]
+    admins = [u.username for u in base.admins if u.active]
     if generic not in problems or not admins:
         return problems
     data, _ = load_json(users_json, FILE)
