@@ -27,6 +27,6 @@ def test_guard_and_terraform_plan_agree_on_destroyed_accounts(tmp_path: Path, te
     base, base_problems = load_revision(repo, "HEAD")
     assert base_problems == []
     from_users_json = [addressing.user_address(name) for name in changes.planned_user_destroys(base, head)]
-    from_terraform = plan.planned_user_destroys(plan.make_preview(repo, head, settings, "HEAD").plan)
+    from_terraform = plan.destroyed_user_addresses(plan.make_preview(repo, head, settings, "HEAD").plan)
 
     assert from_users_json == from_terraform == ['authentik_user.users["alice"]', 'authentik_user.users["bob"]']

@@ -16,7 +16,7 @@ import pytest
 
 from tests.helpers import ROOT, copy_project, read_json, run_main, tree_digest, write_json
 from users_authentik import plan as plan_module
-from users_authentik.plan import PlanError, planned_user_destroys, summarize
+from users_authentik.plan import PlanError, destroyed_user_addresses, summarize
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.org", "GIT_CONFIG_NOSYSTEM": "1"}
@@ -166,7 +166,7 @@ def _rc(address: str, *actions: str, mode: str = "managed") -> dict[str, Any]:
     return {"address": address, "mode": mode, "type": rtype, "change": {"actions": list(actions)}}
 
 
-def test_planned_user_destroys_and_summary() -> None:
+def test_destroyed_user_addresses_and_summary() -> None:
     plan = {"resource_changes": [
         _rc('authentik_user.users["bob"]', "delete"),
         _rc('authentik_user.users["alice"]', "delete", "create"),  # a replace deletes the account too
@@ -176,8 +176,8 @@ def test_planned_user_destroys_and_summary() -> None:
         _rc('authentik_group.groups["old"]', "delete"),
         _rc("data.authentik_group.superusers", "read", mode="data"),
     ]}
-    assert planned_user_destroys(plan) == ['authentik_user.users["alice"]', 'authentik_user.users["bob"]']
+    assert destroyed_user_addresses(plan) == ['authentik_user.users["alice"]', 'authentik_user.users["bob"]']
     summary = summarize(plan)
     assert (summary.create, summary.update, summary.destroy, summary.replace) == (2, 1, 3, 1)
     assert summary.line() == "2 to create, 1 to update, 3 to destroy (1 replaced: destroyed, then created)"
-    assert planned_user_destroys({}) == [] and not summarize({"resource_changes": []}).changes
+    assert destroyed_user_addresses({}) == [] and not summarize({"resource_changes": []}).changes

@@ -57,11 +57,12 @@ class PlanError(Exception):
 # --------------------------------------------------------------------------- reading a plan
 
 
-def planned_user_destroys(plan: Mapping[str, Any]) -> list[str]:
+def destroyed_user_addresses(plan: Mapping[str, Any]) -> list[str]:
     """Addresses of the authentik_user resources a `show -json` plan destroys, sorted.
 
     Replacements (delete + create) are included: they delete the account, and its passkeys, too.
     E.g. ['authentik_user.users["alice"]']. For a mass-deletion guard: len() of this list.
+    Terraform's side of changes.planned_user_destroys (usernames, from users.json).
     """
     return sorted(
         rc["address"] for rc in plan.get("resource_changes", [])
@@ -100,7 +101,7 @@ def summarize(plan: Mapping[str, Any]) -> Summary:
         update += actions == ["update"]
         destroy += "delete" in actions
         replace += "create" in actions and "delete" in actions
-    return Summary(create, update, destroy, replace, planned_user_destroys(plan))
+    return Summary(create, update, destroy, replace, destroyed_user_addresses(plan))
 
 
 # --------------------------------------------------------------------------- git
