@@ -56,7 +56,8 @@ class FlowsSettings:
     static_setup: FlowSettings
 
     def all(self) -> dict[str, FlowSettings]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.type == "FlowSettings"}
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: value for name, value in values.items() if isinstance(value, FlowSettings)}
 
 
 @dataclass(frozen=True)
