@@ -18,7 +18,10 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
 ROOT = Path.cwd()
 sys.path.insert(0, str(ROOT / "constructs"))
 
-from users_authentik.cli import Paths, load  # noqa: E402
+try:
+    from users_authentik.loading import Paths, load  # noqa: E402
+except ImportError:  # a --source checkout from before loading.py
+    from users_authentik.cli import Paths, load  # noqa: E402
 from users_authentik.report import format_problems  # noqa: E402
 
 OUTDIR = ROOT / "generated-naive"

@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.helpers import read_json, write_json
 from tests.test_plan_preview import ALICE, BOB, make_repo
 from users_authentik import addressing, changes, plan
-from users_authentik.cli import Paths, load
+from users_authentik.loading import Paths, load
 from users_authentik.revision import load_revision
 
 

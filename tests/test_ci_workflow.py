@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.helpers import ROOT, copy_project, write_json
-from users_authentik.cli import Paths, load
+from users_authentik.loading import Paths, load
 from users_authentik.synth import ROWS_FILE, render_rows, write_module
 
 WORKFLOW = ROOT / ".github" / "workflows" / "users.yml"

@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import read_json, run_main, write_json
 from users_authentik import addressing, synth
-from users_authentik.cli import Paths, load
+from users_authentik.loading import Paths, load
 
 
 def test_a_move_keeps_every_account(project: Path, terraform_run, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,45 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import parallel
-from .check import check_users
-from .model import Directory, build_directory
-from .parse import load_json
-from .problems import Problem
+from .loading import Paths, SettingsRead, read, validate
 from .report import format_problems
-from .settings import Settings, load_settings
-
-
-@dataclass(frozen=True)
-class Paths:
-    root: Path
-
-    @property
-    def users(self) -> Path:
-        return self.root / "users.json"
-
-    @property
-    def settings(self) -> Path:
-        return self.root / "settings.json"
-
-    @property
-    def generated(self) -> Path:
-        return self.root / "generated"
-
-
-def load(paths: Paths) -> tuple[Directory | None, Settings | None, list[Problem]]:
-    """users.json + settings.json -> validated model, or every problem in both files."""
-    settings, problems = load_settings(paths.settings)
-    data, parse_problems = load_json(paths.users, "users.json")
-    problems += parse_problems
-    if data is not None:
-        problems += check_users(data, settings or Settings.defaults(), "users.json")
-    if problems or settings is None:
-        return None, None, problems
-    return build_directory(data, settings), settings, []
+from .settings import load_settings
 
 
 def main(argv: list[str] | None = None, root: Path | None = None, *, fork_stack: bool = False) -> int:
@@ -64,25 +31,27 @@ def main(argv: list[str] | None = None, root: Path | None = None, *, fork_stack:
     paths = Paths(root or Path.cwd())
     if args.command == "diff":
         from .preview import run_diff
-        return run_diff(paths.root, args.base or "HEAD", args.format or "text", load)
+        return run_diff(paths.root, args.base or "HEAD", args.format or "text")
     if args.format:
         parser.error("--format applies to `diff` only")
-    child = None
+    child, settings_read = None, None
     if args.command == "synth" and fork_stack and parallel.AVAILABLE and "jsii" not in sys.modules:
-        settings, _ = load_settings(paths.settings)
-        child = parallel.StackInChild(settings) if settings is not None else None
+        settings_read = load_settings(paths.settings)  # read once: for the child, and for the checks
+        child = parallel.StackInChild(settings_read[0]) if settings_read[0] is not None else None
     try:
-        return _run(args, paths, child)
+        return _run(args, paths, child, settings_read)
     finally:
         if child is not None:
             child.close()
 
 
-def _run(args: argparse.Namespace, paths: Paths, child: parallel.StackInChild | None) -> int:
-    directory, settings, problems = load(paths)
+def _run(args: argparse.Namespace, paths: Paths, child: parallel.StackInChild | None,
+         settings_read: SettingsRead | None) -> int:
+    files = read(paths, settings_read)
+    directory, settings, problems = validate(files)
     if args.command != "plan":  # plan shows removals to a reviewer instead of refusing them
         from .guard import guard  # compares with the last commit (or --base): docs/offboarding.md
-        problems, notes = guard(paths.root, args.base, directory, settings, problems)
+        problems, notes = guard(paths.root, args.base, directory, settings, problems, files.document)
         sys.stderr.writelines(note + "\n" for note in notes)
     if problems:
         sys.stderr.write(format_problems(problems))

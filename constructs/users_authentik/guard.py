@@ -22,11 +22,11 @@ import json
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from .changes import planned_user_destroys
 from .check import lockout_problem
 from .model import Directory
-from .parse import load_json
 from .problems import Problem, where
 from .revision import NoRevision, load_revision, read_files, unchanged
 from .settings import OffboardingSettings, Settings
@@ -79,14 +79,14 @@ def judge(base: Directory, head: Directory, settings: OffboardingSettings, ref: 
     return Verdict(removed, len(base.users), allowed, len(removed) > allowed and not unlisted, tuple(problems))
 
 
-def explain_lockout(problems: list[Problem], base: Directory, users_json: Path, ref: str) -> list[Problem]:
-    """Replace "no active admin" by what this change did to the admins there were at ref."""
+def explain_lockout(problems: list[Problem], base: Directory, document: Any, ref: str) -> list[Problem]:
+    """Replace "no active admin" by what this change did to the admins there were at ref
+    (document: the working tree's users.json as parsed, which has problems, so no model)."""
     generic = lockout_problem(FILE)
     admins = [u.username for u in base.admins if u.active]
     if generic not in problems or not admins:
         return problems
-    data, _ = load_json(users_json, FILE)
-    entries = data.get("users") if isinstance(data, dict) else None
+    entries = document.get("users") if isinstance(document, dict) else None
     entries = entries if isinstance(entries, dict) else {}
     what = []
     for name in admins:
@@ -107,9 +107,10 @@ def explain_lockout(problems: list[Problem], base: Directory, users_json: Path, 
 
 
 def guard(root: Path, ref: str | None, head: Directory | None, settings: Settings | None,
-          problems: list[Problem]) -> tuple[list[Problem], list[str]]:
-    """For synth and check: (problems, notes). `ref` None means HEAD, where having nothing to
-    compare with (no git, no commit) is fine; an explicit --base must exist."""
+          problems: list[Problem], document: Any) -> tuple[list[Problem], list[str]]:
+    """For synth and check: (problems, notes); document is users.json as parsed. `ref` None
+    means HEAD, where having nothing to compare with (no git, no commit) is fine; an explicit
+    --base must exist."""
     if head is None and lockout_problem(FILE) not in problems:
         return problems, []  # the input has other problems: fix those first
     try:
@@ -122,7 +123,7 @@ def guard(root: Path, ref: str | None, head: Directory | None, settings: Setting
     if base_problems:
         return problems, [f"note: users.json at {ref or 'HEAD'} is not valid, so the removal guard "
                           "had nothing to compare with (`python3 main.py diff` shows why)"]
-    problems = explain_lockout(problems, base, root / FILE, ref or "HEAD")
+    problems = explain_lockout(problems, base, document, ref or "HEAD")
     if head is None or settings is None:
         return problems, []
     return problems + list(judge(base, head, settings.offboarding, ref or "HEAD").problems), []

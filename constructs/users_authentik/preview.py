@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from .changes import Changes, compare
 from .guard import Verdict, explain_lockout, judge
+from .loading import Paths, read, validate
 from .model import User
 from .problems import Problem
 from .report import format_problems
@@ -23,13 +24,11 @@ OFFBOARD_NOTE = "deleting an account deletes its passkeys and TOTP devices too"
 SUSPEND_NOTE = "the accounts keep their passkeys and devices but cannot sign in"
 
 
-def run_diff(root: Path, ref: str, fmt: str, load: Callable[..., Any],
-             out: TextIO | None = None, err: TextIO | None = None) -> int:
+def run_diff(root: Path, ref: str, fmt: str, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Exit status: 0 shown, 1 a side is invalid or there is nothing to compare with."""
-    from .cli import Paths
-
     out, err = out or sys.stdout, err or sys.stderr
-    head, settings, problems = load(Paths(root))
+    files = read(Paths(root))
+    head, settings, problems = validate(files)
     try:
         base, base_problems = load_revision(root, ref)
     except NoRevision as missing:
@@ -37,7 +36,7 @@ def run_diff(root: Path, ref: str, fmt: str, load: Callable[..., Any],
         return 1
     if problems:
         if not base_problems:
-            problems = explain_lockout(problems, base, root / "users.json", ref)
+            problems = explain_lockout(problems, base, files.document, ref)
         err.write(format_problems(problems, "generated/ (diff writes nothing)"))
         return 1
     if base_problems:

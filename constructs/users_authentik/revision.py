@@ -1,5 +1,5 @@
 """users.json (with settings.json) as committed at a git revision, validated exactly like
-the working tree's copy (cli.load), for `main.py diff` and the removal guard.
+the working tree's copy (loading.load), for `main.py diff` and the removal guard.
 
 A users.json that is absent at the revision is an empty directory (nobody existed yet);
 so is a repository without commits, when the revision asked for is HEAD. Git is read by
@@ -13,15 +13,9 @@ import tempfile
 from pathlib import Path
 
 from .gitref import Missing, Unreadable, files_at, resolve
-from typing import TYPE_CHECKING
-
-from .model import Directory, build_directory
-from .parse import load_json
+from .loading import Paths, build_unchecked, load
+from .model import Directory
 from .problems import Problem
-from .settings import load_settings
-
-if TYPE_CHECKING:
-    from .cli import Paths
 
 FILES = ("users.json", "settings.json")
 EMPTY = Directory(users=(), groups=())
@@ -76,8 +70,6 @@ def load_revision(root: Path, ref: str, files: dict[str, bytes] | None = None, *
     trusted (the removal guard, on every synth): a committed file passed these checks when it
     was committed, so build its model straight away; only a file that cannot even be built
     is checked in full, to say why. Saves a second full check (0.2 s at 10,000 users)."""
-    from .cli import Paths, load  # the very same load/check as the working tree
-
     files = read_files(root, ref) if files is None else files
     if "users.json" not in files:
         return EMPTY, []
@@ -85,19 +77,9 @@ def load_revision(root: Path, ref: str, files: dict[str, bytes] | None = None, *
         for name, data in files.items():
             (Path(tmp) / name).write_bytes(data)
         paths = Paths(Path(tmp))
-        directory = _build_unchecked(paths) if trusted else None
+        directory = build_unchecked(paths) if trusted else None
         if directory is not None:
             return directory, []
         directory, _settings, problems = load(paths)
     return directory, [dataclasses.replace(p, file=f"{p.file} at {ref}") for p in problems]
 
-
-def _build_unchecked(paths: "Paths") -> Directory | None:
-    settings, problems = load_settings(paths.settings)
-    data, parse_problems = load_json(paths.users, "users.json")
-    if problems or parse_problems or settings is None:
-        return None
-    try:
-        return build_directory(data, settings)
-    except (KeyError, TypeError, AttributeError, ValueError):
-        return None

@@ -1,0 +1,82 @@
+"""users.json + settings.json in a folder -> the validated model, or every problem in both.
+
+The working tree's copy (cli.py, preview.py) and a git revision's copy (revision.py) are
+loaded by the same code, so both are read and checked alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .check import check_users
+from .model import Directory, build_directory
+from .parse import load_json
+from .problems import Problem
+from .settings import Settings, load_settings
+
+SettingsRead = tuple[Settings | None, list[Problem]]  # what load_settings returns
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path
+
+    @property
+    def users(self) -> Path:
+        return self.root / "users.json"
+
+    @property
+    def settings(self) -> Path:
+        return self.root / "settings.json"
+
+    @property
+    def generated(self) -> Path:
+        return self.root / "generated"
+
+
+@dataclass(frozen=True)
+class Files:
+    """users.json and settings.json as read: parsed, not yet checked."""
+
+    settings: Settings | None  # None if settings.json has problems
+    document: Any  # users.json as parsed; None if it is not JSON
+    problems: list[Problem]  # settings.json's, and users.json's parse problems
+
+
+def read(paths: Paths, settings_read: SettingsRead | None = None) -> Files:
+    """settings_read: load_settings(paths.settings), if the caller has read it already
+    (main.py does, to start the stack's synth before users.json is checked)."""
+    settings, problems = settings_read or load_settings(paths.settings)
+    document, parse_problems = load_json(paths.users, "users.json")
+    return Files(settings, document, problems + parse_problems)
+
+
+def validate(files: Files) -> tuple[Directory | None, Settings | None, list[Problem]]:
+    """The validated model, or every problem in both files."""
+    settings, problems = files.settings, list(files.problems)
+    if files.document is not None:
+        problems += check_users(files.document, settings or Settings.defaults(), "users.json")
+    if problems or settings is None:
+        return None, None, problems
+    return build_directory(files.document, settings), settings, []
+
+
+def load(paths: Paths) -> tuple[Directory | None, Settings | None, list[Problem]]:
+    """users.json + settings.json -> validated model, or every problem in both files."""
+    return validate(read(paths))
+
+
+def build_unchecked(paths: Paths) -> Directory | None:
+    """The model of files that passed load() when they were committed, built without checking
+    them again (the removal guard, on every synth); None if it cannot be built."""
+    files = read(paths)
+    if files.problems or files.settings is None:
+        return None
+    try:
+        return build_directory(files.document, files.settings)
+    except (KeyError, TypeError, AttributeError, ValueError):
+        # Not the model's shape. load() then says why, and should the file pass its checks,
+        # builds it again and raises: a bug in build_directory is not hidden here.
+        return None
