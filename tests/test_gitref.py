@@ -53,8 +53,9 @@ def test_files_are_read_from_the_project_folder(tmp_path: Path, sub: str) -> Non
 
 def test_unknown_and_option_like_refs(tmp_path: Path) -> None:
     _, project = monorepo(tmp_path)
-    for ref in ("no-such-branch", "--all", "-h", "", " "):
-        assert resolve(project, ref) is Missing.NO_SUCH_REF, ref
+    assert resolve(project, "no-such-branch") is Missing.NO_SUCH_REF
+    for ref in ("--all", "-h", "", " "):
+        assert resolve(project, ref) is Missing.NOT_A_REVISION, ref
     assert resolve(project, "main") == resolve(project, "HEAD")
 
 

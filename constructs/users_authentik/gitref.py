@@ -21,7 +21,8 @@ class Missing(enum.Enum):
     NO_GIT = "git is not installed"
     NOT_A_REPO = "not inside a git repository"
     NO_COMMITS = "HEAD has no commit yet"
-    NO_SUCH_REF = "no such commit (or a ref that looks like an option)"
+    NOT_A_REVISION = "empty, or looks like an option"
+    NO_SUCH_REF = "no such commit"
 
 
 class Unreadable(Exception):
@@ -40,12 +41,12 @@ def run_git(root: Path, *args: str) -> subprocess.CompletedProcess:
 
 def resolve(root: Path, ref: str) -> str | Missing:
     """The full id of the commit `ref` names in root's repository, or why there is none."""
+    if ref.startswith("-") or not ref.strip():
+        return Missing.NOT_A_REVISION  # git would take "-..." as an option
     if shutil.which("git") is None:
         return Missing.NO_GIT
     if run_git(root, "rev-parse", "--show-prefix").returncode:
         return Missing.NOT_A_REPO
-    if ref.startswith("-") or not ref.strip():
-        return Missing.NO_SUCH_REF
     found = run_git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if found.returncode:
         return Missing.NO_COMMITS if ref == "HEAD" else Missing.NO_SUCH_REF

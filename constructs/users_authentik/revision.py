@@ -35,9 +35,9 @@ def read_files(root: Path, ref: str) -> dict[str, bytes]:
     def fail(problem: str, fix: str, *, no_git: bool = False) -> NoRevision:
         return NoRevision(Problem("users.json", f"(git, {ref})", problem, fix), no_git=no_git)
 
-    if ref.startswith("-") or not ref.strip():
-        raise fail(f'"{ref}" is not a git revision', "name a branch, tag or commit, e.g. --base origin/main")
     sha = resolve(root, ref)
+    if sha is Missing.NOT_A_REVISION:
+        raise fail(f'"{ref}" is not a git revision', "name a branch, tag or commit, e.g. --base origin/main")
     if sha is Missing.NO_GIT:
         raise fail("git is not installed, so there is no committed version to compare with",
                    "install git, or run `python3 main.py check` to check users.json alone", no_git=True)
