@@ -243,13 +243,25 @@ def test_unknown_base_is_a_clear_error(repo: Path, capsys: pytest.CaptureFixture
 
 
 def test_invalid_base_version_is_said_clearly(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (repo / "users.json").write_text('{"users": {"ada": {"name": "A", "email": "nope"}}}')
+    (repo / "users.json").write_text('{"users": {"ada": {"name": "A"}}}')
     git(repo, "commit", "-qam", "broken (committed with --no-verify)")
     write_json(repo / "users.json", BASE)
     err = diff(repo, capsys, status=1)
-    assert 'users.json at HEAD: users.ada.email: "nope" is not an email address' in err
-    assert "users.json at HEAD is not valid (2 problems above), so there is no checked version" in err
+    assert 'users.json at HEAD: users.ada.email: "email" is missing' in err
+    assert "users.json at HEAD is not valid (2 problems above), so there is nothing to compare with" in err
     assert "git diff HEAD -- users.json" in err
+
+
+def test_a_base_with_problems_is_compared_as_committed(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """As the removal guard compares with it (docs/offboarding.md): the problems are listed."""
+    (repo / "users.json").write_text('{"users": {"ada": {"name": "A", "email": "nope"}}}')
+    git(repo, "commit", "-qam", "broken (committed with --no-verify)")
+    write_json(repo / "users.json", BASE)
+    assert main(["diff"], root=repo) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("users.json: HEAD -> working tree: 6 onboarded, 0 offboarded")
+    assert 'users.json at HEAD: users.ada.email: "nope" is not an email address' in err
+    assert "note: users.json at HEAD has 2 problems (above); it is compared as committed" in err
 
 
 def test_invalid_working_tree_is_reported_as_usual(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -234,6 +234,44 @@ def test_a_committed_version_with_only_semantic_problems_still_guards(
     assert GUARD.format(allowed=3) in out
 
 
+def test_check_and_diff_compare_with_the_same_committed_version(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A committed file with problems the model can still be built from (here a malformed
+    email, committed with --no-verify): the guard compares with it, so diff shows that
+    comparison too, and lists the problems, instead of refusing to compare."""
+    doc = directory(10)
+    doc["users"]["u08"]["email"] = "nope"
+    root = git_project(tmp_path / "repo", doc)
+    change(root, lambda d: d["users"]["u08"].update(email="u08@example.org"))
+    change(root, remove(5))
+    code, out = synth(root, capsys, "check")
+    assert code == 1 and "this change removes 5 of the 10 users at HEAD" in out
+    code, out = synth(root, capsys, "diff")
+    assert code == 0, out
+    assert "Removal guard: removes 5 of 10 users; up to 3 without an override: REFUSED" in out
+    assert 'users.json at HEAD: users.u08.email: "nope" is not an email address' in out
+    assert "note: users.json at HEAD has 1 problem (above); it is compared as committed" in out
+
+
+@pytest.mark.parametrize("committed", [
+    lambda d: d["users"]["u00"].update(name=5),  # a number where the model holds text
+    lambda d: d["users"]["u00"].update(is_admin="yes"),
+], ids=["number-for-name", "text-for-flag"])
+def test_a_committed_version_the_model_cannot_be_built_from_is_noted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], committed) -> None:
+    doc = directory(10)
+    committed(doc)
+    root = git_project(tmp_path / "repo", doc)  # committed as if with --no-verify
+    change(root, lambda d: d["users"].update(u00=user("u00", groups=["dev"])))  # the fix
+    code, out = synth(root, capsys, "check")
+    assert code == 0, out
+    assert "note: users.json at HEAD is not valid, so the removal guard had nothing to compare with" in out
+    code, out = synth(root, capsys, "diff")
+    assert code == 1
+    assert "users.json at HEAD: users.u00." in out
+    assert "users.json at HEAD is not valid (1 problem above), so there is nothing to compare with" in out
+
+
 def test_base_option_guards_a_whole_branch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """In CI, `main.py check --base origin/main` catches a removal that was already committed
     (a merge never runs the pre-commit hook)."""

@@ -70,13 +70,24 @@ def load(paths: Paths) -> tuple[Directory | None, Settings | None, list[Problem]
 
 def build_unchecked(paths: Paths) -> Directory | None:
     """The model of files that passed load() when they were committed, built without checking
-    them again (the removal guard, on every synth); None if it cannot be built."""
+    them again (the removal guard, on every synth); None if it cannot be built, or not with
+    the model's types, as a file committed past the checks may not (a number for a name)."""
     files = read(paths)
     if files.problems or files.settings is None:
         return None
     try:
-        return build_directory(files.document, files.settings)
+        directory = build_directory(files.document, files.settings)
     except (KeyError, TypeError, AttributeError, ValueError):
         # Not the model's shape. load() then says why, and should the file pass its checks,
         # builds it again and raises: a bug in build_directory is not hidden here.
         return None
+    return directory if _typed(directory) else None
+
+
+def _typed(directory: Directory) -> bool:
+    # What readers of the model rely on: diff prints names and groups, the guard reads the
+    # flags ("yes" would count as an admin). 5 ms at 10,000 users.
+    return all(isinstance(u.name, str) and isinstance(u.email, str) and isinstance(u.path, str)
+               and isinstance(u.is_admin, bool) and isinstance(u.active, bool)
+               and all(isinstance(g, str) for g in u.groups)
+               for u in directory.users)

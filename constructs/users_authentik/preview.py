@@ -35,24 +35,37 @@ def run_diff(root: Path, ref: str, fmt: str, out: TextIO | None = None, err: Tex
         err.write(format_problems(problems + [missing.problem], "generated/ (diff writes nothing)"))
         return 1
     if problems:
-        if not base_problems:
+        if base is not None:
             problems = explain_lockout(problems, base, files.document, ref)
         err.write(format_problems(problems, "generated/ (diff writes nothing)"))
         return 1
-    if base_problems:
+    if base is None:
         err.write(base_invalid(ref, base_problems))
         return 1
+    if base_problems:  # compared all the same, as the removal guard compares with it
+        err.write(base_noted(ref, base_problems))
     changes, verdict = compare(base, head), judge(base, head, settings.offboarding, ref)
     out.write(render_markdown(changes, ref, verdict) if fmt == "markdown" else render_text(changes, ref, verdict))
     return 0
 
 
 def base_invalid(ref: str, problems: list[Problem]) -> str:
-    count = len(problems)
-    return ("\n".join(str(p) for p in sorted(problems)) + "\n"
-            f"users.json at {ref} is not valid ({count} problem{'s' if count != 1 else ''} above), "
-            "so there is no checked version to compare with. Compare with another revision "
+    return (_listed(problems) + f"users.json at {ref} is not valid ({_count(problems)} above), "
+            "so there is nothing to compare with. Compare with another revision "
             "(--base <ref>), or read the raw change: git diff " + ref + " -- users.json\n")
+
+
+def base_noted(ref: str, problems: list[Problem]) -> str:
+    return (_listed(problems) + f"note: users.json at {ref} has {_count(problems)} (above); it is "
+            "compared as committed, as the removal guard compares with it\n")
+
+
+def _listed(problems: list[Problem]) -> str:
+    return "\n".join(str(p) for p in sorted(problems)) + "\n"
+
+
+def _count(problems: list[Problem]) -> str:
+    return f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
 
 
 # --- text -------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""users.json (with settings.json) as committed at a git revision, validated exactly like
-the working tree's copy (loading.load), for `main.py diff` and the removal guard.
+"""users.json (with settings.json) as committed at a git revision, loaded by the same code
+as the working tree's copy (loading.py), for `main.py diff` and the removal guard.
 
 A users.json that is absent at the revision is an empty directory (nobody existed yet);
 so is a repository without commits, when the revision asked for is HEAD. Git is read by
@@ -63,13 +63,15 @@ def unchanged(root: Path, files: dict[str, bytes]) -> bool:
 
 
 def load_revision(root: Path, ref: str, files: dict[str, bytes] | None = None, *,
-                  trusted: bool = False) -> tuple[Directory | None, list[Problem]]:
-    """The validated model of users.json at ref, or the problems that make it invalid (each
-    naming the file as `users.json at <ref>`). Raises NoRevision if there is no ref to read.
+                  check: bool = True) -> tuple[Directory | None, list[Problem]]:
+    """The model of users.json at ref (None: nothing to compare with) and its problems, each
+    naming the file as `users.json at <ref>`. Raises NoRevision if there is no ref to read.
 
-    trusted (the removal guard, on every synth): a committed file passed these checks when it
-    was committed, so build its model straight away; only a file that cannot even be built
-    is checked in full, to say why. Saves a second full check (0.2 s at 10,000 users)."""
+    A committed file passed the checks when it was committed, so its model is built without
+    them (loading.build_unchecked): only a file it cannot be built from (committed past the
+    checks) has none, and its problems say why. The removal guard and diff so compare with
+    the same version. check=False (the guard, on every synth) skips the full check of a file
+    that builds, which would cost 0.2 s at 10,000 users; diff lists its problems."""
     files = read_files(root, ref) if files is None else files
     if "users.json" not in files:
         return EMPTY, []
@@ -77,9 +79,9 @@ def load_revision(root: Path, ref: str, files: dict[str, bytes] | None = None, *
         for name, data in files.items():
             (Path(tmp) / name).write_bytes(data)
         paths = Paths(Path(tmp))
-        directory = build_unchecked(paths) if trusted else None
-        if directory is not None:
+        directory = build_unchecked(paths)
+        if directory is not None and not check:
             return directory, []
-        directory, _settings, problems = load(paths)
-    return directory, [dataclasses.replace(p, file=f"{p.file} at {ref}") for p in problems]
-
+        checked, _settings, problems = load(paths)
+    base = directory if directory is not None else checked
+    return base, [dataclasses.replace(p, file=f"{p.file} at {ref}") for p in problems]
