@@ -16,7 +16,8 @@ import pytest
 
 from tests.helpers import ROOT, copy_project, read_json, run_main, tree_digest, write_json
 from users_authentik import plan as plan_module
-from users_authentik.plan import PlanError, destroyed_user_addresses, summarize
+from users_authentik.plan import destroyed_user_addresses, summarize
+from users_authentik.revision import NoRevision
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.org", "GIT_CONFIG_NOSYSTEM": "1"}
@@ -88,24 +89,39 @@ def test_a_base_terraform_rejects_fails_with_its_diagnostics(tmp_path: Path, ter
         "main.py plan: terraform apply of HEAD's generated/ (to build the base state) failed")
 
 
-# ----------------------------------------------------------------- errors: one line, exit 2
+# ----------------------------------------------------------------- errors
 
 
-def test_outside_a_git_repo_says_so(tmp_path: Path) -> None:
+def test_outside_a_git_repo_is_a_problem_as_for_check_and_diff(tmp_path: Path) -> None:
     root = copy_project(tmp_path / "not-a-repo")
     result = run_main(root, "plan", env={"GIT_CEILING_DIRECTORIES": str(tmp_path)})
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"main.py plan: {root} is not in a git repository; `main.py plan` plans the working tree "
-        "against a git ref (--base, default HEAD)"]
+        f"generated/: (git, HEAD): {root} is not inside a git repository, so there is no committed "
+        "version to compare with",
+        "    fix: run it in a clone of the repository, or use `python3 main.py check`",
+        "1 problem found; nothing was written to generated/ (plan writes nothing)."]
 
 
-def test_unknown_ref_says_so(tmp_path: Path) -> None:
+def test_a_bad_base_is_the_same_problem_for_check_diff_and_plan(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", {})
-    result = run_main(repo, "plan", "--base", "no-such-branch")
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "main.py plan: git ref 'no-such-branch' not found; pass an existing branch, tag or commit to --base"]
+    for command in ("check", "diff", "plan"):
+        result = run_main(repo, command, "--base", "no-such-branch")
+        assert result.returncode == 1, (command, result.stderr)
+        assert ('(git, no-such-branch): "no-such-branch" is not a commit in this repository\n'
+                "    fix: name an existing branch, tag or commit") in result.stderr, command
+        assert "Traceback" not in result.stderr
+    assert run_main(repo, "plan", "--base=--all").stderr.startswith(
+        'generated/: (git, --all): "--all" is not a git revision')
+
+
+def test_a_repository_without_commits_has_nothing_to_plan_against(tmp_path: Path) -> None:
+    root = copy_project(tmp_path / "repo")
+    git(root, "init", "-q")
+    result = run_main(root, "plan")
+    assert result.returncode == 1
+    assert result.stderr.startswith("generated/: (git, HEAD): HEAD has no commit yet, so there is no "
+                                    "applied generated/ to plan against")
 
 
 def test_no_terraform_on_path_says_how_to_install(tmp_path: Path) -> None:
@@ -157,7 +173,7 @@ def test_a_ref_without_generated_is_an_empty_base(tmp_path: Path) -> None:
 
 def test_refs_that_look_like_options_are_refused(tmp_path: Path) -> None:
     make_repo(tmp_path / "repo", {})
-    with pytest.raises(PlanError, match="not found"):
+    with pytest.raises(NoRevision, match="is not a git revision"):
         plan_module.resolve_ref(tmp_path / "repo", "--all")
 
 

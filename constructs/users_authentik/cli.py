@@ -4,7 +4,8 @@ synth (the default, and what `cdktf synth` runs): check users.json and settings.
 write generated/. check: the same checks, writing nothing. diff [--base REF] [--format
 text|markdown]: who is onboarded, offboarded, suspended, changed since REF (default HEAD).
 plan [--base REF]: Terraform's own plan of the change, offline, against a stand-in provider.
-Exit status: 0 done, 1 the input has problems (all listed, nothing written), 2 usage.
+Exit status: 0 done, 1 the input has problems (all listed, nothing written; a --base that
+names no commit is one, for every command), 2 usage.
 """
 
 from __future__ import annotations

@@ -12,9 +12,11 @@ Terraform runs against the STAND-IN provider from tests/standin/ (test tooling, 
 it knows only the provider's schema facts (types, Required/Optional, defaults, enumerations);
 ids and other computed values are made up. Nothing touches a cluster or Authentik.
 
-Exit status: 0 planned (with or without changes); 1 Terraform rejected a module; 2 cannot run
-(not in a git repo, unknown ref, no terraform/tofu on PATH, stand-in or its packages missing).
-Input problems in users.json/settings.json are reported (exit 1) before any of this, by cli.py.
+Exit status: 0 planned (with or without changes); 1 Terraform rejected a module, or there is no
+base to plan against (not in a git repo, unknown ref, no commit yet: a Problem, as `check` and
+`diff` report a bad --base); 2 cannot run (no terraform/tofu on PATH, stand-in or its packages
+missing). Input problems in users.json/settings.json are reported (exit 1) before any of this,
+by cli.py.
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Mapping, TextIO
 
-from .gitref import Missing, Unreadable, files_at, resolve
+from .gitref import Unreadable, files_at
 from .model import Directory
+from .problems import Problem
+from .report import format_problems
+from .revision import NoRevision, resolve_commit
 from .settings import Settings
 
 CHECKOUT = Path(__file__).resolve().parents[2]  # the checkout this code runs from
@@ -108,17 +113,14 @@ def summarize(plan: Mapping[str, Any]) -> Summary:
 
 
 def resolve_ref(root: Path, ref: str) -> str:
-    """Full commit id of `ref`; PlanError when root is no git repo or the ref does not exist."""
-    found = resolve(root, ref)
-    if found is Missing.NO_GIT:
-        raise PlanError("git is not on PATH; `main.py plan` reads the base ref with git")
-    if found is Missing.NOT_A_REPO:
-        raise PlanError(f"{root} is not in a git repository; `main.py plan` plans the working tree "
-                        "against a git ref (--base, default HEAD)")
-    if isinstance(found, Missing):
-        hint = " (no commits yet?)" if found is Missing.NO_COMMITS else ""
-        raise PlanError(f"git ref {ref!r} not found{hint}; pass an existing branch, tag or commit to --base")
-    return found
+    """Full commit id of `ref`; NoRevision, a Problem as check and diff report it, if there is none."""
+    commit = resolve_commit(root, ref, "generated/")
+    if commit is None:
+        raise NoRevision(Problem("generated/", f"(git, {ref})",
+                                 "HEAD has no commit yet, so there is no applied generated/ to plan against",
+                                 "commit users.json and generated/ (`python3 main.py` writes it) first"),
+                         no_git=False)
+    return commit
 
 
 def export_generated(root: Path, commit: str, dest: Path) -> list[str]:
@@ -243,6 +245,9 @@ def main(root: Path, directory: Directory, settings: Settings, *, base: str = "H
     out, err = out or sys.stdout, err or sys.stderr
     try:
         preview = make_preview(root, directory, settings, base)
+    except NoRevision as missing:
+        err.write(format_problems([missing.problem], "generated/ (plan writes nothing)"))
+        return 1
     except PlanError as e:
         if e.detail:
             err.write(e.detail.rstrip("\n") + "\n")

@@ -30,10 +30,11 @@ class NoRevision(Exception):
         self.no_git = no_git  # not a git checkout at all (as opposed to a bad ref)
 
 
-def read_files(root: Path, ref: str) -> dict[str, bytes]:
-    """The bytes of users.json and settings.json at ref (a file absent there is left out)."""
+def resolve_commit(root: Path, ref: str, file: str = "users.json") -> str | None:
+    """The commit ref names; None if ref is HEAD and there is no commit yet. Else NoRevision,
+    whose Problem names `file`, what is read at ref (plan.py reads generated/)."""
     def fail(problem: str, fix: str, *, no_git: bool = False) -> NoRevision:
-        return NoRevision(Problem("users.json", f"(git, {ref})", problem, fix), no_git=no_git)
+        return NoRevision(Problem(file, f"(git, {ref})", problem, fix), no_git=no_git)
 
     sha = resolve(root, ref)
     if sha is Missing.NOT_A_REVISION:
@@ -45,15 +46,24 @@ def read_files(root: Path, ref: str) -> dict[str, bytes]:
         raise fail(f"{root} is not inside a git repository, so there is no committed version to compare with",
                    "run it in a clone of the repository, or use `python3 main.py check`", no_git=True)
     if sha is Missing.NO_COMMITS:
-        return {}  # no commit yet: everything is new
+        return None
     if sha is Missing.NO_SUCH_REF:
         raise fail(f'"{ref}" is not a commit in this repository',
                    "name an existing branch, tag or commit (`git log --oneline` lists commits; "
                    "in CI, fetch the base branch first)")
+    return sha
+
+
+def read_files(root: Path, ref: str) -> dict[str, bytes]:
+    """The bytes of users.json and settings.json at ref (a file absent there is left out)."""
+    sha = resolve_commit(root, ref)
+    if sha is None:
+        return {}  # no commit yet: everything is new
     try:
         return files_at(root, sha, FILES)
     except Unreadable as e:
-        raise fail(f"git could not read {e.name}: {e.detail}", "check the repository with `git fsck`") from None
+        raise NoRevision(Problem("users.json", f"(git, {ref})", f"git could not read {e.name}: {e.detail}",
+                                 "check the repository with `git fsck`"), no_git=False) from None
 
 
 def unchanged(root: Path, files: dict[str, bytes]) -> bool:
