@@ -89,9 +89,11 @@ def load_revision(root: Path, ref: str, files: dict[str, bytes] | None = None, *
         for name, data in files.items():
             (Path(tmp) / name).write_bytes(data)
         paths = Paths(Path(tmp))
-        directory = build_unchecked(paths)
-        if directory is not None and not check:
-            return directory, []
-        checked, _settings, problems = load(paths)
-    base = directory if directory is not None else checked
-    return base, [dataclasses.replace(p, file=f"{p.file} at {ref}") for p in problems]
+        if not check:
+            directory = build_unchecked(paths)
+            if directory is not None:
+                return directory, []
+        directory, _settings, problems = load(paths)
+        if directory is None and check:
+            directory = build_unchecked(paths)  # committed with problems, but readable
+    return directory, [dataclasses.replace(p, file=f"{p.file} at {ref}") for p in problems]
