@@ -81,7 +81,7 @@ def load_revision(root: Path, ref: str, files: dict[str, bytes] | None = None, *
     them (loading.build_unchecked): only a file it cannot be built from (committed past the
     checks) has none, and its problems say why. The removal guard and diff so compare with
     the same version. check=False (the guard, on every synth) skips the full check of a file
-    that builds, which would cost 0.2 s at 10,000 users; diff lists its problems."""
+    that builds (0.06 s instead of 0.13 s at 10,000 users); diff lists its problems."""
     files = read_files(root, ref) if files is None else files
     if "users.json" not in files:
         return EMPTY, []
