@@ -743,3 +743,15 @@ def test_the_brand_shows_authentiks_own_logo_and_icon_by_default(mod: dict[str, 
     brand = mod["resource"]["authentik_brand"]["brand"]
     assert brand["branding_logo"] == "/static/dist/assets/icons/icon_left_brand.svg"
     assert brand["branding_favicon"] == "/static/dist/assets/icons/icon.png"
+
+
+@pytest.mark.parametrize("domain,noted", [("auth.example.com", True), ("login.example.org", True),
+                                          ("sso.corp.test", True), ("auth.stefanzhelev.com", False),
+                                          ("example.company.com", False)])
+def test_a_brand_domain_reserved_for_examples_is_pointed_out(project: Path, domain: str, noted: bool) -> None:
+    """The default domain matches no real host: the brand would change no sign-in page."""
+    write_json(project / "settings.json", {"brand": {"domain": domain}})
+    result = run_main(project)
+    assert result.returncode == 0, result.stderr
+    assert (f'brand.domain is "{domain}", a name reserved for examples' in result.stderr) is noted
+    assert module(project / "generated")["resource"]["authentik_brand"]["brand"]["domain"] == domain

@@ -17,7 +17,7 @@ from pathlib import Path
 from . import parallel
 from .loading import Paths, SettingsRead, read, validate
 from .report import format_problems
-from .settings import load_settings
+from .settings import load_settings, placeholder_notes
 
 
 def main(argv: list[str] | None = None, root: Path | None = None, *, fork_stack: bool = False) -> int:
@@ -57,6 +57,8 @@ def _run(args: argparse.Namespace, paths: Paths, child: parallel.StackInChild | 
     if problems:
         sys.stderr.write(format_problems(problems))
         return 1
+    if args.command in ("synth", "check"):  # what commits run; plan shows Terraform's view only
+        sys.stderr.writelines(note + "\n" for note in placeholder_notes(settings))
     if args.command == "check":
         print(f"users.json: {len(directory.users)} users, {len(directory.groups)} groups: OK")
         return 0

@@ -6,6 +6,8 @@ setting and its default, and this module only gives them typed names.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -154,3 +156,17 @@ def load_settings(path: Path, file: str = "settings.json") -> tuple[Settings | N
     settings = _build(with_defaults(data, load_schema(SCHEMA)))
     problems = _check_meaning(settings, file)
     return (None, problems) if problems else (settings, [])
+
+
+# Names reserved for examples (RFC 2606, RFC 6761): a brand for such a host matches no real
+# sign-in page. The default is one, so that a fresh clone synthesizes; this says so.
+_EXAMPLE_HOST = re.compile(r"(?:^|\.)(?:example\.(?:com|net|org)|example|test|invalid|localhost)$")
+
+
+def placeholder_notes(settings: Settings) -> list[str]:
+    domain = settings.brand.domain
+    if not _EXAMPLE_HOST.search(domain):
+        return []
+    return [f'note: settings.json brand.domain is "{domain}", a name reserved for examples, so the brand '
+            "matches no real host and your sign-in page keeps Authentik's default flows; set brand.domain "
+            "to the host name people sign in at"]
