@@ -43,7 +43,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from helpers import PROJECT_FILES  # noqa: E402  (what a checkout needs to run main.py)
+from helpers import copy_project  # noqa: E402  (what a checkout needs to run main.py)
 from workload import changed_lines, users_document, with_one_more_user  # noqa: E402
 
 SIZES = (10, 100, 1000, 5000, 10000)
@@ -230,18 +230,6 @@ class Case:
         return self.median("peak_kb") * 1024 / 1e6
 
 
-def copy_project(source: Path, dest: Path) -> Path:
-    """tests/helpers.copy_project, from any checkout (--source)."""
-    dest.mkdir(parents=True)
-    for name in PROJECT_FILES:
-        src = source / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif src.exists():
-            shutil.copy2(src, dest / name)
-    return dest
-
-
 def write_users(root: Path, document: dict) -> None:
     (root / "users.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -267,7 +255,7 @@ def onboarding_repo(source: Path, dest: Path, n: int, seed: int) -> Path:
     guard then reads and compares users.json at HEAD, as it does in every real hook run."""
     if shutil.which("git") is None:
         raise CaseFailed("git is needed: main.py compares users.json with the last commit")
-    root = copy_project(source, dest)
+    root = copy_project(dest, source)
     document = users_document(n, seed)
     write_users(root, document)
     commit_all(root)
@@ -308,8 +296,8 @@ def build_cases(args: argparse.Namespace, scratch: Path) -> dict[str, Case]:
         if n <= args.naive_max:
             cases[f"naive:{n}"] = Case(f"naive:{n}", [py, str(BENCH / "naive.py")], root)
     if args.fixed:
-        repo = copy_project(args.source, scratch / "committed")  # the committed users.json
-        bad = copy_project(args.source, scratch / "invalid")
+        repo = copy_project(scratch / "committed", args.source)  # the committed users.json
+        bad = copy_project(scratch / "invalid", args.source)
         document = users_document(10, args.seed)
         first, second = list(document["users"])[:2]
         document["users"][second]["email"] = document["users"][first]["email"].upper()
@@ -350,7 +338,7 @@ def precommit_repo(source: Path, dest: Path) -> Path | None:
     """A git repo of the project with that hook, or None without git or pre-commit."""
     if shutil.which("git") is None or importlib.util.find_spec("pre_commit") is None:
         return None
-    root = copy_project(source, dest)
+    root = copy_project(dest, source)
     (root / ".pre-commit-config.yaml").write_text(HOOK_CONFIG.format(python=sys.executable), encoding="utf-8")
     (root / "NOTES.md").write_text("A file no hook cares about.\n", encoding="utf-8")
     commit_all(root)

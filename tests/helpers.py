@@ -18,10 +18,11 @@ PROJECT_FILES = ("main.py", "cdktf.json", "users.json", "settings.json", "constr
 sys.path.insert(0, str(ROOT / "constructs"))
 
 
-def copy_project(dest: Path) -> Path:
+def copy_project(dest: Path, source: Path = ROOT) -> Path:
+    """What main.py needs, from this checkout (or another one: bench.py --source)."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in PROJECT_FILES:
-        src = ROOT / name
+        src = source / name
         if src.is_dir():
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
         elif src.exists():
