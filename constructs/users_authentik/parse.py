@@ -16,8 +16,9 @@ class _Findings:
     parsing and located afterwards (a hook sees an object, not where it is)."""
 
     def __init__(self) -> None:
-        self.repeated: dict[int, tuple[dict[str, Any], list[str]]] = {}  # id(object) -> (object, keys)
-        self.numbers: dict[int, str] = {}  # id(marker) -> the text (NaN, Infinity, 1e400)
+        # id of an object in the parsed tree (alive as long as the tree) -> its repeated keys
+        self.repeated: dict[int, list[str]] = {}
+        self.not_json = False  # a NaN, Infinity or 1e400 was met (each left as a _NotJSON)
 
     def object(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         # json.loads keeps the last of two equal keys silently; a second "stefan" entry
@@ -27,21 +28,20 @@ class _Findings:
         if len(obj) != len(pairs):
             seen: set[str] = set()
             keys = [k for k, _ in pairs if k in seen or seen.add(k)]
-            self.repeated[id(obj)] = (obj, list(dict.fromkeys(keys)))
+            self.repeated[id(obj)] = list(dict.fromkeys(keys))
         return obj
 
     def constant(self, text: str) -> Any:
         # NaN, Infinity and -Infinity are not JSON; Python's json accepts them.
-        marker = _NotJSON(text)
-        self.numbers[id(marker)] = text
-        return marker
+        self.not_json = True
+        return _NotJSON(text)
 
     def number(self, text: str) -> Any:
         value = float(text)
         return value if math.isfinite(value) else self.constant(text)  # 1e400 is inf
 
     def problems(self, data: Any, text: str, file: str) -> list[Problem]:
-        if not (self.repeated or self.numbers):
+        if not (self.repeated or self.not_json):
             return []
         problems = []
         for path, node in _walk(data):
@@ -50,7 +50,7 @@ class _Findings:
                     file, where(*path), f"{node.text} is not a JSON number",
                     "write a number (JSON has no NaN or Infinity, and Authentik ids are whole numbers)"))
             elif isinstance(node, dict) and id(node) in self.repeated:
-                for key in self.repeated[id(node)][1]:
+                for key in self.repeated[id(node)]:
                     line = _line_of_key(text, key)
                     problems.append(Problem(
                         file, where(*path, key) + (f" (line {line})" if line else ""),
@@ -119,7 +119,7 @@ def parse_json(text: str, file: str) -> tuple[Any, list[Problem]]:
             "correct the JSON syntax there (a missing comma, quote or brace is the usual cause); "
             "an editor that knows the $schema shows it as you type")]
     problems = findings.problems(data, text, file)
-    if findings.numbers:
+    if findings.not_json:
         return None, problems  # not JSON at all, like a syntax error
     # Data with a repeated key or a control character comes back with those problems, so
     # the other checks still run on it and every mistake is reported at once.
