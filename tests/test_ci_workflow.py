@@ -16,7 +16,8 @@ import yaml
 
 from tests.helpers import ROOT, copy_project, write_json
 from users_authentik.loading import Paths, load
-from users_authentik.synth import ROWS_FILE, render_rows, write_module
+from users_authentik.module_dir import write as write_module
+from users_authentik.synth import MODULE_FILES, ROWS_FILE, render_rows
 
 WORKFLOW = ROOT / ".github" / "workflows" / "users.yml"
 EXTRA = ("Makefile", "requirements.txt", "requirements-dev.txt", ".gitignore")
@@ -52,7 +53,7 @@ def regenerate_rows(root: Path) -> None:
     (which needs git): catching a bad change is CI's job here."""
     directory, settings, problems = load(Paths(root))
     assert not problems, problems
-    write_module(root / "generated", {ROWS_FILE: render_rows(directory)})
+    write_module(root / "generated", {ROWS_FILE: render_rows(directory)}, MODULE_FILES)
 
 
 @pytest.fixture(scope="module")

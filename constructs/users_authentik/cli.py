@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import parallel
+from . import module_dir, parallel
 from .loading import Paths, SettingsRead, read, validate
 from .report import format_problems
 from .settings import load_settings, placeholder_notes
@@ -54,6 +54,9 @@ def _run(args: argparse.Namespace, paths: Paths, child: parallel.StackInChild | 
         from .guard import guard  # compares with the last commit (or --base): docs/offboarding.md
         problems, notes = guard(paths.root, args.base, directory, settings, problems, files.document)
         sys.stderr.writelines(note + "\n" for note in notes)
+    # generated/ holds exactly what synth writes: anything else would reach the runner (module_dir.py).
+    from .synth import MODULE_FILES
+    problems = problems + module_dir.problems(paths.generated, MODULE_FILES, leftovers=args.command == "check")
     if problems:
         sys.stderr.write(format_problems(problems))
         return 1
@@ -66,7 +69,7 @@ def _run(args: argparse.Namespace, paths: Paths, child: parallel.StackInChild | 
         from . import plan
         return plan.main(paths.root, directory, settings, base=args.base or "HEAD")
 
-    from .synth import ROWS_FILE, STACK_FILE, render_rows, render_stack, write_module
+    from .synth import ROWS_FILE, STACK_FILE, render_rows, render_stack
 
     rows = render_rows(directory)  # while the child, if any, is still at work
     try:
@@ -74,7 +77,11 @@ def _run(args: argparse.Namespace, paths: Paths, child: parallel.StackInChild | 
     except parallel.StackFailed as failure:
         sys.stderr.write(f"{failure}\nsynthesizing generated/{STACK_FILE} failed; nothing was written to generated/.\n")
         return 1
-    changed = write_module(paths.generated, {STACK_FILE: stack, ROWS_FILE: rows})
+    try:
+        changed = module_dir.write(paths.generated, {STACK_FILE: stack, ROWS_FILE: rows})
+    except module_dir.WriteFailed as failed:
+        sys.stderr.write(module_dir.report(failed))
+        return 1
     print(f"generated/: {', '.join(changed) + ' updated' if changed else 'up to date'} "
           f"({len(directory.users)} users, {len(directory.groups)} groups)")
     return 0
