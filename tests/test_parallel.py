@@ -4,8 +4,11 @@ processes are gone afterwards and its temporary files are removed."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -116,3 +119,60 @@ def test_a_stopped_synth_leaves_no_orphan_for_init_to_reap(project: Path) -> Non
     write_json(project / "users.json", doc)
     out = subprocess.run([os.sys.executable, "-c", SUBREAPER], cwd=project, capture_output=True, text=True)
     assert out.stdout.split() == ["1", "0"], out.stdout + out.stderr
+
+
+def _wait_until(predicate, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def _start_slow_synth(project: Path, scratch: Path) -> subprocess.Popen:
+    """main.py on 8,000 users: the parent is still checking them while Node runs."""
+    doc = read_json(project / "users.json")
+    doc["users"].update({f"user{i}": {"name": f"User {i}", "email": f"user{i}@example.org"} for i in range(8000)})
+    write_json(project / "users.json", doc)
+    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20", "TMPDIR": str(scratch)}
+    env.pop("CDKTF_OUTDIR", None)
+    main = subprocess.Popen([os.sys.executable, "main.py"], cwd=project, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The child's TMPDIR is in the environment of the Node processes it starts.
+    assert _wait_until(lambda: leftovers(scratch, str(scratch / parallel.TEMPDIR_PREFIX))[1]), "Node never started"
+    return main
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="PR_SET_PDEATHSIG is Linux-only")
+def test_a_killed_parent_leaves_no_child_and_no_temporary_directory(project: Path, scratch: Path) -> None:
+    main = _start_slow_synth(project, scratch)
+    main.send_signal(signal.SIGKILL)
+    main.wait()
+    # The child hears of it (PR_SET_PDEATHSIG), stops its Node processes and removes its TMPDIR.
+    assert _wait_until(lambda: leftovers(scratch, str(scratch / parallel.TEMPDIR_PREFIX)) == ([], [])), \
+        leftovers(scratch, str(scratch / parallel.TEMPDIR_PREFIX))
+
+
+def test_the_next_run_removes_the_temporary_directory_of_a_run_killed_whole(project: Path, scratch: Path) -> None:
+    main = _start_slow_synth(project, scratch)
+    child_and_node = leftovers(scratch, str(scratch / parallel.TEMPDIR_PREFIX))[1]
+    for pid in [str(main.pid), *child_and_node]:  # all at once, as a container's stop does
+        os.kill(int(pid), signal.SIGKILL)
+    main.wait()
+    assert _wait_until(lambda: leftovers(scratch, str(scratch / parallel.TEMPDIR_PREFIX))[1] == [])
+    [stale] = leftovers(scratch, "never in an environment")[0]
+    assert stale.startswith(parallel.TEMPDIR_PREFIX)  # nobody could clean it up
+    # A directory some running synth still holds is kept.
+    held = scratch / f"{parallel.TEMPDIR_PREFIX}held"
+    held.mkdir()
+    fd = os.open(held, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        result = run_main(project, env={"TMPDIR": str(scratch)})
+        assert result.returncode == 0, result.stderr
+        assert leftovers(scratch, "never in an environment")[0] == [held.name]
+    finally:
+        os.close(fd)
+    assert run_main(project, env={"TMPDIR": str(scratch)}).returncode == 0
+    assert leftovers(scratch, str(scratch)) == ([], [])
