@@ -153,3 +153,51 @@ def test_the_test_job_runs_the_projects_ci_command_with_its_terraform() -> None:
         version = subprocess.run([terraform, "version", "-json"], capture_output=True, text=True).stdout
         assert f'"terraform_version": "{tf["with"]["terraform_version"]}"' in version
     assert tf["with"]["terraform_wrapper"] is False
+
+
+def commit_extra(repo: Path, plant) -> None:
+    document = people(10)
+    document["users"]["ada"] = {"name": "Ada", "email": "ada@example.org"}
+    write_json(repo / "users.json", document)
+    regenerate_rows(repo)
+    plant(repo / "generated")
+    git(repo, "add", "-A", "-f")
+    git(repo, "commit", "-q", "--no-verify", "-m", "change")
+
+
+@pytest.mark.parametrize("name,plant", [
+    ("zz_extra.tf.json", lambda g: (g / "zz_extra.tf.json").write_text(
+        '{"resource": {"terraform_data": {"x": {"provisioner": {"local-exec": {"command": "env"}}}}}}\n')),
+    ("cdk_override.tf.json", lambda g: (g / "cdk_override.tf.json").write_text(
+        '{"terraform": {"required_providers": {"authentik": {"source": "evil/authentik"}}}}\n')),
+    ("environ.tf.json", lambda g: (g / "environ.tf.json").symlink_to("/proc/self/environ")),
+])
+def test_a_committed_file_synth_does_not_write_fails(repo: Path, name: str, plant) -> None:
+    """Content alone is not enough: the extra file is committed alongside a fresh module."""
+    commit_extra(repo, plant)
+    synth, _ = run_step(repo, "synth")
+    assert synth.returncode != 0
+    assert f"generated/{name}: (file): " in synth.stderr and "fix: delete it" in synth.stderr, synth.stderr
+
+
+def test_a_committed_file_with_synths_own_temporary_name_fails(repo: Path) -> None:
+    """synth removes what it takes for its own leftover; that it was committed still fails."""
+    commit_extra(repo, lambda g: (g / ".users-authentik.journal").write_text("[]\n"))
+    synth, _ = run_step(repo, "synth")
+    assert synth.returncode == 1
+    assert "D generated/.users-authentik.journal" in synth.stdout
+    assert "generated/ does not match users.json" in synth.stdout
+
+
+def test_a_file_present_but_not_committed_fails_the_file_list(repo: Path) -> None:
+    """The file list is compared as well: a file in generated/ that git ignores (so status
+    is clean) is still not what was committed."""
+    (repo / ".git" / "info" / "exclude").write_text("generated/ignored.tf.json\n")
+    script = step("users", "synth")["run"].replace("make --no-print-directory synth",
+                                                   "touch generated/ignored.tf.json")
+    summary_env = {**os.environ, "GITHUB_STEP_SUMMARY": os.devnull}
+    done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+                          cwd=repo, env=summary_env, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "> generated/ignored.tf.json" in done.stdout
+    assert "the files committed in generated/ are not the ones synth writes" in done.stdout
