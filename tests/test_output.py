@@ -86,7 +86,7 @@ def test_a_file_synth_does_not_write_is_refused_by_synth_and_check(
     add_user(project)  # synth would otherwise have something to write
     before = tree_digest(project / "generated")
     listing = sorted(os.listdir(project / "generated"))
-    for command in ([], ["check"]):
+    for command in ([], ["check"], ["plan"]):  # plan: a reviewer runs it on the PR's checkout
         assert main_in_process(project, *command) == 1
         err = capsys.readouterr().err
         assert f"generated/{name}: " in err, err

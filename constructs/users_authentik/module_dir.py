@@ -186,7 +186,7 @@ def _write_locked(fd: int, names: tuple[str, ...], data: dict[str, bytes]) -> li
         _discard(fd, names)
         raise WriteFailed([_os_problem(current, err, "written")]) from None
     try:
-        os.fsync(fd)
+        _sync_dir(fd)
         recover(fd, names)  # the renames, then the journal's removal
     except OSError as err:
         raise WriteFailed([_os_problem(LABEL, err, "written")], half_written=True) from None
@@ -203,9 +203,9 @@ def recover(fd: int, names: Iterable[str]) -> None:
         temp = temp_name(name)
         if _regular(fd, temp) and hashlib.sha256(_read(fd, temp) or b"").hexdigest() == digest:
             os.replace(temp, name, src_dir_fd=fd, dst_dir_fd=fd)
-    os.fsync(fd)  # the renames are on disk before the journal that redoes them goes
+    _sync_dir(fd)  # the renames are on disk before the journal that redoes them goes
     _discard(fd, names, strict=True)
-    os.fsync(fd)
+    _sync_dir(fd)
 
 
 def _own_files(fd: int, names: tuple[str, ...]) -> list[str]:
@@ -235,6 +235,15 @@ def _journal(fd: int, names: tuple[str, ...]) -> list[tuple[str, str]] | None:
         return [(n, d) for n, d in entries if n in names and isinstance(d, str)]
     except (ValueError, TypeError):
         return []
+
+
+def _sync_dir(fd: int) -> None:
+    """Make the renames and removals in the directory durable (a power cut keeps them)."""
+    try:
+        os.fsync(fd)
+    except OSError as err:
+        if err.errno not in (errno.EINVAL, errno.ENOTSUP):  # a file system that cannot
+            raise
 
 
 def _write_file(fd: int, name: str, data: bytes) -> None:
