@@ -242,7 +242,7 @@ def _sync_dir(fd: int) -> None:
     try:
         os.fsync(fd)
     except OSError as err:
-        if err.errno not in (errno.EINVAL, errno.ENOTSUP):  # a file system that cannot
+        if err.errno not in (errno.EINVAL, errno.ENOTSUP):  # some file systems cannot sync a directory
             raise
 
 
