@@ -78,8 +78,10 @@ def test_plan_names_the_create_and_the_destroy(tmp_path: Path, terraform_cli: st
 
 def test_a_base_terraform_rejects_fails_with_its_diagnostics(tmp_path: Path, terraform_cli: str) -> None:
     repo = make_repo(tmp_path / "repo", {})
-    broken = {"resource": {"authentik_group": {"broken": [{"name": "g", "superuser": True}]}}}
-    write_json(repo / "generated" / "broken.tf.json", broken)
+    # A hand edit inside the module (another file in generated/ is refused before plan runs).
+    stack = read_json(repo / "generated" / "cdk.tf.json")
+    stack["resource"]["authentik_group"]["broken"] = {"name": "g", "superuser": True}
+    write_json(repo / "generated" / "cdk.tf.json", stack)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "a hand edit terraform rejects")
     result = run_main(repo, "plan")
