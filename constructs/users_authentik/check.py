@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import difflib
 import json
-from typing import Any
+from typing import Any, Callable
 
 from .problems import Problem, where
 from .schema_check import check_schema
 from .settings import Settings
+from .text import describe, fold, invisible, non_ascii, skeleton
 
 SCHEMA = "users.schema.json"
 
@@ -20,8 +21,12 @@ SCHEMA = "users.schema.json"
 # outside this pipeline on purpose: it is the way back in if the pipeline breaks.
 # Outpost service accounts are "ak-outpost-<uuid>"; the whole "ak-" prefix is reserved
 # because Authentik names its internal accounts that way.
+# Compared as Authentik and PostgreSQL compare (text.fold: case, width, Unicode form) and
+# by look (text.skeleton), so "AKADMIN", "akadmın", "ａｋａｄｍｉｎ" and "аkadmin" are all it.
 RESERVED_USERNAMES = frozenset({"akadmin", "AnonymousUser"})
 RESERVED_PREFIXES = ("ak-",)
+# Group attributes are the user's own data: control characters are allowed there only.
+FREE_FORM = (("groups", None, "attributes"),)
 
 
 def check_users(data: Any, settings: Settings, file: str) -> list[Problem]:
@@ -32,6 +37,8 @@ def check_users(data: Any, settings: Settings, file: str) -> list[Problem]:
     declared = data.get("groups") if isinstance(data.get("groups"), dict) else None
     for check in (_reserved, _case_clashes, _duplicate_emails, _lockout):
         problems += check(users, file)
+    problems += _invisible(users, declared, file)
+    problems += _group_clashes(users, declared, settings.users.superuser_group, file)
     problems += _allowed_but_present(data.get("offboarding"), users, file)
     problems += _groups(users, declared, settings.users.superuser_group, file)
     problems += _duplicate_ids(users, declared or {}, file)
@@ -39,40 +46,79 @@ def check_users(data: Any, settings: Settings, file: str) -> list[Problem]:
 
 
 def _reserved(users: dict[str, dict], file: str) -> list[Problem]:
-    return [Problem(file, where("users", name),
-                    f'"{name}" is an account Authentik creates and manages itself'
-                    + (" (the break-glass admin, kept outside this pipeline)" if name == "akadmin" else ""),
-                    "remove this entry; manage that account in Authentik directly")
-            for name in users
-            if name in RESERVED_USERNAMES or name.startswith(RESERVED_PREFIXES)]
+    folded = {fold(r): r for r in RESERVED_USERNAMES}
+    looks = {skeleton(r): r for r in RESERVED_USERNAMES}
+    prefixes = tuple(fold(p) for p in RESERVED_PREFIXES) + tuple(skeleton(p) for p in RESERVED_PREFIXES)
+    problems = []
+    for name in users:
+        key, look = fold(name), skeleton(name)
+        reserved = folded.get(key) or looks.get(look)
+        if reserved is None and not key.startswith(prefixes) and not look.startswith(prefixes):
+            continue
+        what = (f'"{name}" is an account Authentik creates and manages itself' if name == reserved
+                or name.startswith(RESERVED_PREFIXES) else
+                f'"{name}" is, to Authentik, or looks like, "{reserved or RESERVED_PREFIXES[0] + "…"}", '
+                "an account Authentik creates and manages itself")
+        if reserved == "akadmin":
+            what += " (the break-glass admin, kept outside this pipeline)"
+        problems.append(Problem(file, where("users", name), what,
+                                "remove this entry; manage that account in Authentik directly"))
+    return problems
 
 
 def _case_clashes(users: dict[str, dict], file: str) -> list[Problem]:
-    # Authentik matches usernames case-insensitively at login, so "Ana" and "ana" collide.
-    first: dict[str, str] = {}
-    problems = []
-    for name in sorted(users):
-        other = first.setdefault(name.casefold(), name)
-        if other != name:
-            problems.append(Problem(file, where("users", name),
-                                    f'differs from user "{other}" only in upper/lower case',
-                                    "use one entry per person; usernames must differ by more than case"))
-    return problems
+    # Authentik matches usernames case-insensitively at login, so "Ana" and "ana" collide;
+    # names that only look alike ("аda" with a Cyrillic а) let one person pass for another.
+    return _clashes(sorted(users), lambda name: where("users", name), "user",
+                    "Authentik would take both for one account at login",
+                    "use one entry per person; usernames must differ by more than case",
+                    file)
 
 
 def _duplicate_emails(users: dict[str, dict], file: str) -> list[Problem]:
-    owner: dict[str, str] = {}
+    emails = {name: users[name]["email"] for name in sorted(users) if isinstance(users[name].get("email"), str)}
+    first: dict[str, str] = {}
+    look: dict[str, str] = {}
     problems = []
-    for name in sorted(users):
-        email = users[name].get("email")
-        if not isinstance(email, str):
-            continue
-        other = owner.setdefault(email.strip().casefold(), name)
+    for name, email in emails.items():
+        other = first.setdefault(fold(email.strip()), name)
         if other != name:
             problems.append(Problem(file, where("users", name, "email"),
-                                    f'"{email}" is already the email of user "{other}" (emails are compared ignoring case)',
+                                    f'"{email}" is already the email of user "{other}" '
+                                    "(emails are compared ignoring case and Unicode form)",
                                     "give each person their own email address"))
+            continue
+        other = look.setdefault(skeleton(email.strip()), name)
+        if other != name:
+            problems.append(Problem(file, where("users", name, "email"),
+                                    f'"{email}" looks like "{emails[other]}", the email of user "{other}"'
+                                    + _letters(email, emails[other]),
+                                    "give each person their own email address, in plain letters"))
     return problems
+
+
+def _clashes(names: list[str], locate: Callable[[str], str], kind: str, same: str, fix: str,
+             file: str) -> list[Problem]:
+    """Names equal to Authentik (text.fold) or to the eye (text.skeleton) to an earlier one."""
+    first: dict[str, str] = {}
+    look: dict[str, str] = {}
+    problems = []
+    for name in names:
+        other = first.setdefault(fold(name), name)
+        if other != name:
+            problems.append(Problem(file, locate(name), f'differs from {kind} "{other}" only in upper/lower '
+                                                        f"case or Unicode form; {same}", fix))
+            continue
+        other = look.setdefault(skeleton(name), name)
+        if other != name:
+            problems.append(Problem(file, locate(name), f'looks like {kind} "{other}"{_letters(name, other)}; '
+                                                        "a reader cannot tell them apart", fix))
+    return problems
+
+
+def _letters(name: str, other: str) -> str:
+    odd = non_ascii(name + other)
+    return f" (it uses {describe(odd)})" if odd else " (characters such as 1 and l, 0 and O, rn and m)"
 
 
 def _lockout(users: dict[str, dict], file: str) -> list[Problem]:
@@ -144,3 +190,39 @@ def _duplicate_ids(users: dict[str, dict], declared: dict, file: str) -> list[Pr
                                         "one Authentik object can be adopted by one entry only",
                                         f"check both ids in the Authentik admin UI and keep the id only on the {kind} it belongs to"))
     return problems
+
+
+def _invisible(users: dict[str, dict], declared: dict | None, file: str) -> list[Problem]:
+    # A zero-width space makes two equal-looking names different; a right-to-left override
+    # makes a name read backwards in the admin UI and in a review.
+    texts: list[tuple[str, str]] = [(where("groups", g), g) for g in sorted(declared or {})]
+    for name in sorted(users):
+        texts.append((where("users", name), name))
+        entry = users[name]
+        texts += [(where("users", name, key), entry[key]) for key in ("name", "email")
+                  if isinstance(entry.get(key), str)]
+        groups = entry.get("groups")
+        if isinstance(groups, list):
+            texts += [(where("users", name, "groups", i), g) for i, g in enumerate(groups) if isinstance(g, str)]
+    return [Problem(file, location, f"contains invisible formatting characters ({describe(chars)})",
+                    "retype it as plain text; usernames, names, emails and group names may not hold "
+                    "zero-width or text-direction characters")
+            for location, text in texts if (chars := invisible(text))]
+
+
+def _group_clashes(users: dict[str, dict], declared: dict | None, superuser_group: str,
+                   file: str) -> list[Problem]:
+    if declared is not None:
+        names = {g: where("groups", g) for g in declared}
+    else:
+        names = {}
+        for user in sorted(users):
+            groups = users[user].get("groups")
+            for i, g in enumerate(groups if isinstance(groups, list) else []):
+                if isinstance(g, str):
+                    names.setdefault(g, where("users", user, "groups", i))
+    # The superuser group first: a group that looks like it would pass for it in a review.
+    ordered = [superuser_group] + sorted(g for g in names if g != superuser_group)
+    return [p for p in _clashes(ordered, lambda g: names.get(g, ""), "group",
+                                "NetBird and a reader would take both for one group",
+                                "use one name per group, written the same way everywhere", file)]

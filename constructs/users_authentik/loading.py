@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .check import check_users
+from .check import FREE_FORM, check_users
 from .model import Directory, build_directory
 from .parse import load_json
 from .problems import Problem
@@ -49,7 +49,7 @@ def read(paths: Paths, settings_read: SettingsRead | None = None) -> Files:
     """settings_read: load_settings(paths.settings), if the caller has read it already
     (main.py does, to start the stack's synth before users.json is checked)."""
     settings, problems = settings_read or load_settings(paths.settings)
-    document, parse_problems = load_json(paths.users, "users.json")
+    document, parse_problems = load_json(paths.users, "users.json", FREE_FORM)
     return Files(settings, document, problems + parse_problems)
 
 

@@ -19,6 +19,7 @@ from .model import User
 from .problems import Problem
 from .report import format_problems
 from .revision import NoRevision, load_revision
+from .text import visible
 
 OFFBOARD_NOTE = "deleting an account deletes its passkeys and TOTP devices too"
 SUSPEND_NOTE = "the accounts keep their passkeys and devices but cannot sign in"
@@ -45,7 +46,10 @@ def run_diff(root: Path, ref: str, fmt: str, out: TextIO | None = None, err: Tex
     if base_problems:  # compared all the same, as the removal guard compares with it
         err.write(base_noted(ref, base_problems))
     changes, verdict = compare(base, head), judge(base, head, settings.offboarding, ref)
-    out.write(render_markdown(changes, ref, verdict) if fmt == "markdown" else render_text(changes, ref, verdict))
+    shown = render_markdown(changes, ref, verdict) if fmt == "markdown" else render_text(changes, ref, verdict)
+    # A committed base is read without its checks, so its names may hold escapes or bidi
+    # overrides: never raw to a terminal or a PR comment.
+    out.write("\n".join(visible(line) for line in shown.split("\n")))
     return 0
 
 

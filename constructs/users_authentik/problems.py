@@ -6,7 +6,9 @@ import json
 import re
 from dataclasses import dataclass
 
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+from .text import visible
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")  # used with fullmatch
 
 
 def where(*path: str | int) -> str:
@@ -36,5 +38,8 @@ class Problem:
     fix: str
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.location}: {self.problem}\n    fix: {self.fix}"
+        # Every field may quote user text: an escape sequence in an email must not clear the
+        # screen or print a fake line, so controls and bidi overrides are shown as escapes.
+        return (f"{visible(self.file)}: {visible(self.location)}: {visible(self.problem)}\n"
+                f"    fix: {visible(self.fix)}")
 

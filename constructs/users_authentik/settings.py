@@ -160,7 +160,7 @@ def load_settings(path: Path, file: str = "settings.json") -> tuple[Settings | N
 
 # Names reserved for examples (RFC 2606, RFC 6761): a brand for such a host matches no real
 # sign-in page. The default is one, so that a fresh clone synthesizes; this says so.
-_EXAMPLE_HOST = re.compile(r"(?:^|\.)(?:example\.(?:com|net|org)|example|test|invalid|localhost)$")
+_EXAMPLE_HOST = re.compile(r"(?:^|\.)(?:example\.(?:com|net|org)|example|test|invalid|localhost)\Z")
 
 
 def placeholder_notes(settings: Settings) -> list[str]:
