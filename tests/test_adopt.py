@@ -96,17 +96,107 @@ def test_bad_adopt_ids_are_refused(project: Path, capsys: pytest.CaptureFixture[
     assert tree_digest(project / "generated") == before
 
 
+SUPERUSERS_UUID = "0b6f1c9e-1111-4a2b-9c3d-5e6f7a8b9c0d"
+OTHER_ADMINS_UUID = "0b6f1c9e-2222-4a2b-9c3d-5e6f7a8b9c0d"
+# "The live Authentik" for the stand-in provider (tests/standin/provider.py, DIRECTORY_ENV):
+# what the user and group data sources find there.
+LIVE = {
+    "users": [
+        {"pk": 7, "username": "akadmin", "name": "authentik Default Admin", "email": "root@localhost",
+         "is_superuser": True, "is_active": True, "path": "users"},
+        {"pk": 42, "username": "bob", "name": "Bob (by hand)", "email": "bob@old.example.org",
+         "is_superuser": False, "is_active": True, "path": "users"},
+        {"pk": 43, "username": "carol", "name": "Carol", "email": "carol@example.org",
+         "is_superuser": True, "is_active": True, "path": "users"},
+        {"pk": 44, "username": "dave", "name": "Dave", "email": "dave@example.org",
+         "is_superuser": False, "is_active": True, "path": "users"},
+    ],
+    "groups": [
+        {"pk": SUPERUSERS_UUID, "name": "authentik Admins", "is_superuser": True, "attributes": "{}"},
+        {"pk": OTHER_ADMINS_UUID, "name": "ops-root", "is_superuser": True, "attributes": "{}"},
+        {"pk": GROUP_UUID, "name": "dev", "is_superuser": False, "attributes": "{}"},
+    ],
+}
+
+
+def live_run(terraform_run, generated: Path, tmp_path: Path):
+    from tests.standin.provider import DIRECTORY_ENV
+
+    directory = tmp_path / "live-authentik.json"
+    directory.write_text(json.dumps(LIVE))
+    run = terraform_run(generated)
+    run.env[DIRECTORY_ENV] = str(directory)
+    run.init()
+    return run
+
+
 def test_terraform_plans_adoption_as_import_not_create(project: Path, capsys: pytest.CaptureFixture[str],
-                                                       terraform_run) -> None:
+                                                       terraform_run, tmp_path: Path) -> None:
     """The real terraform reads the import blocks: the adopted user and group are imported
-    (and updated to match users.json), never created; everyone else is created."""
+    (and updated to match users.json), never created; everyone else is created. The
+    adopted objects are what their entries say (looked up in the live Authentik), so the
+    preconditions hold."""
     adopt(project)
     assert main([], root=project) == 0, capsys.readouterr().err
-    run = terraform_run(project / "generated")
-    run.init()
+    run = live_run(terraform_run, project / "generated", tmp_path)
     changes = {rc["address"]: rc["change"] for rc in run.plan()["resource_changes"]}
     bob, dev = changes['authentik_user.users["bob"]'], changes['authentik_group.groups["dev"]']
     assert bob["importing"] == {"id": "42"} and bob["actions"] == ["update"]
-    assert dev["importing"] == {"id": GROUP_UUID.lower()} and dev["actions"] == ["update"]
+    # Started from the live account: the plan shows only what users.json changes.
+    assert bob["before"]["username"] == "bob" and bob["before"]["email"] == "bob@old.example.org"
+    assert bob["after"]["email"] == "bob@example.org"
+    # The live group already is what users.json says: imported, nothing to change.
+    assert dev["importing"] == {"id": GROUP_UUID.lower()} and dev["actions"] == ["no-op"]
+    assert dev["after"]["is_superuser"] is False and dev["after"]["name"] == "dev"
     assert changes['authentik_user.users["stefan"]']["actions"] == ["create"]
     assert "importing" not in changes['authentik_user.users["stefan"]']
+
+
+def test_managed_groups_never_grant_superuser_rights(example_module: Path) -> None:
+    groups = module(example_module)["resource"]["authentik_group"]["groups"]
+    assert groups["is_superuser"] is False  # explicit, not the provider's default
+
+
+HOSTILE = [
+    # The superuser group's uuid under an ordinary name: the apply would rename "authentik
+    # Admins" and drop its superuser flag, so every admin (akadmin too) would lose their rights.
+    ("groups", "dev", SUPERUSERS_UUID, [
+        f'adopts the Authentik group {SUPERUSERS_UUID} as "dev", but that group is named "authentik Admins"',
+        f'adopts the Authentik group {SUPERUSERS_UUID} as "dev", but that is the superuser group',
+        f'adopts the Authentik group {SUPERUSERS_UUID} as "dev", but that group has superuser rights']),
+    # Another superuser group, under its own name: its flag would be dropped.
+    ("groups", "ops-root", OTHER_ADMINS_UUID, [
+        f'adopts the Authentik group {OTHER_ADMINS_UUID} as "ops-root", but that group has superuser rights']),
+    # akadmin's id under a new username: renames the break-glass account, gives it our email.
+    ("users", "mallory", 7, [
+        'adopts the Authentik account 7 as "mallory", but that account\'s username is "akadmin"',
+        'adopts the Authentik account 7 as "mallory", but that is "akadmin", an account Authentik creates',
+        'adopts the Authentik account 7 as "mallory", but that account has superuser rights']),
+    # Someone else's account under a new name.
+    ("users", "eve", 44, ['adopts the Authentik account 44 as "eve", but that account\'s username is "dave"']),
+    # An admin adopted as an ordinary user: the apply would revoke their rights.
+    ("users", "carol", 43, ['adopts the Authentik account 43 as "carol", but that account has superuser rights']),
+]
+
+
+@pytest.mark.parametrize("section,name,authentik_id,expected", HOSTILE, ids=[c[1] for c in HOSTILE])
+def test_hostile_adoption_makes_the_plan_fail(project: Path, capsys: pytest.CaptureFixture[str], terraform_run,
+                                             tmp_path: Path, section: str, name: str, authentik_id: object,
+                                             expected: list[str]) -> None:
+    """What only the live Authentik can tell is checked by the module itself: a hostile
+    adoption passes the synth (which cannot know) and makes terraform's plan fail with its
+    own message, before anything is imported or changed."""
+    doc = read_json(project / "users.json")
+    doc["groups"] = {"admins": {}, "dev": {}, "ops-root": {}}
+    if section == "users":
+        doc["users"][name] = {"name": name.title(), "email": f"{name}@example.org", "authentik_id": authentik_id}
+    else:
+        doc["groups"][name] = {"authentik_id": authentik_id}
+    write_json(project / "users.json", doc)
+    assert main([], root=project) == 0, capsys.readouterr().err
+    result = live_run(terraform_run, project / "generated", tmp_path).plan_result()
+    assert result.returncode == 1
+    text = " ".join(result.output.split())  # terraform wraps long messages
+    for fragment in expected:
+        assert fragment in text, f"{fragment!r} not in:\n{result.output}"
+    assert text.count("Error: Resource precondition failed") == len(expected)

@@ -735,7 +735,7 @@ def test_users_own_settings_in_attributes_survive_an_apply(mod: dict[str, Any]) 
     manage them, so the module must not set them back to {} on every apply."""
     users = mod["resource"]["authentik_user"]["users"]
     assert "attributes" not in users
-    assert users["lifecycle"] == {"ignore_changes": ["attributes"]}
+    assert users["lifecycle"]["ignore_changes"] == ["attributes"]
 
 
 def test_the_brand_shows_authentiks_own_logo_and_icon_by_default(mod: dict[str, Any]) -> None:

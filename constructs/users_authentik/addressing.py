@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from .literal import literal
+
 # The for_each resources of users.py and groups.py (tests check they are in the stack).
 USER_RESOURCE = "authentik_user.users"
 GROUP_RESOURCE = "authentik_group.groups"
@@ -24,8 +26,7 @@ def instance_address(resource: str, key: str) -> str:
     """`authentik_user.users["bob"]`: the address of one for_each instance."""
     # The key is an HCL string literal: JSON escapes, plus the template escapes, so a
     # group called "a${b}" stays a literal name.
-    literal = json.dumps(key, ensure_ascii=False).replace("${", "$${").replace("%{", "%%{")
-    return f"{resource}[{literal}]"
+    return f"{resource}[{literal(json.dumps(key, ensure_ascii=False))}]"
 
 
 def user_address(username: str) -> str:

@@ -65,7 +65,7 @@ class _Element:
     ADDRESS_PREFIX: ClassVar[str] = ""
 
     def __init__(self, scope: Construct, name: str, config: Any, *, for_each: Expr | None = None,
-                 ignore_changes: tuple[str, ...] = ()):
+                 ignore_changes: tuple[str, ...] = (), preconditions: tuple["Precondition", ...] = ()):
         if not isinstance(config, self.CONFIG):
             raise TypeError(f"{type(self).__name__} takes a {self.CONFIG.__name__}")
         self._attrs = _attributes(config)
@@ -82,6 +82,9 @@ class _Element:
             jsii.invoke(self, "addOverride", ["for_each", for_each])
         if ignore_changes:
             jsii.invoke(self, "addOverride", ["lifecycle.ignore_changes", list(ignore_changes)])
+        if preconditions:
+            jsii.invoke(self, "addOverride", ["lifecycle.precondition", [
+                {"condition": p.condition, "error_message": p.error_message} for p in preconditions]])
 
     def _synthesize_attributes(self) -> dict[str, Any]:
         return self._attrs
@@ -89,6 +92,15 @@ class _Element:
     def ref(self, attribute: str) -> Expr:
         """`${type.name.attribute}`, for single (not for_each) elements."""
         return "${" + f"{self.address}.{attribute}" + "}"
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """A lifecycle precondition: when `condition` is false, the plan fails with `error_message`
+    (unlike a `check` block, which only warns). Both are Terraform expressions/templates."""
+
+    condition: Expr
+    error_message: Str
 
 
 class Resource(_Element, TerraformResource):
@@ -142,13 +154,26 @@ class Group(Resource):
 
 @dataclass(frozen=True)
 class DataGroupConfig:
-    name: Str
+    name: Str | None = None  # exactly one of name and pk
+    pk: Str | None = None  # the group's uuid
     include_users: Bool | None = None
 
 
 class DataGroup(DataSource):
     TYPE = "authentik_group"
     CONFIG = DataGroupConfig
+
+
+@dataclass(frozen=True)
+class DataUserConfig:
+    pk: Num | None = None  # exactly one of pk and username
+    username: Str | None = None
+
+
+class DataUser(DataSource):
+    """Reads an account as Authentik has it (username, is_superuser, ...); never changes it."""
+    TYPE = "authentik_user"
+    CONFIG = DataUserConfig
 
 
 # --- flows, stages, policies, brand ----------------------------------------------

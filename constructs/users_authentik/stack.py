@@ -6,6 +6,7 @@ from __future__ import annotations
 from .brand import SignInBrand
 from .flows import Authentication
 from .groups import Groups
+from .literal import literal_settings
 from .provider import App, AuthentikProvider, TerraformOutput, TerraformStack
 from .settings import Settings
 from .users import Users
@@ -16,6 +17,8 @@ STACK_NAME = "users-authentik"
 class UsersAuthentikStack(TerraformStack):
     def __init__(self, scope: App, settings: Settings):
         super().__init__(scope, STACK_NAME)
+        # Every settings string reaches Terraform as literal text, never as a template.
+        settings = literal_settings(settings)
         AuthentikProvider(self, "authentik", version=settings.provider.version)
         self.groups = Groups(self, "directory-groups", superuser_group=settings.users.superuser_group)
         self.users = Users(self, "directory-users", groups=self.groups)

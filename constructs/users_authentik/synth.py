@@ -7,6 +7,7 @@ generated/ holds one Terraform module in two files:
   10,000 rows through jsii would cost more than the whole empty synth (bench/README.md).
   It also carries the `import` blocks of adopted accounts and groups (`authentik_id`) and
   the `moved` blocks of addressing.MOVES, one line each, and only when there are any.
+  Every string from users.json in it is literal text, never a template (literal.py).
 Both are sorted and pretty-printed the same way every time, so they are byte-identical
 across runs, machines and checkout paths, and one new user adds one line.
 """
@@ -19,6 +20,7 @@ import os
 from typing import Any
 
 from . import addressing
+from .literal import literal
 from .model import Directory, User
 from .settings import Settings
 
@@ -74,7 +76,13 @@ def render_rows(directory: Directory) -> str:
     imports = import_blocks(directory)
     if imports:
         blocks.append(f'  "import": {_list(imports)}')
+    # The adopted ids again, by key: the data sources that check them against the live
+    # Authentik before the import (users.py, groups.py) iterate over these.
+    adopted_groups = {g.name: _one_line(g.authentik_id) for g in directory.groups if g.authentik_id is not None}
+    adopted_users = {u.username: str(u.authentik_id) for u in directory.users if u.authentik_id is not None}
     blocks.append('  "locals": {\n'
+                  f'    "adopted_groups": {_rows(adopted_groups)},\n'
+                  f'    "adopted_users": {_rows(adopted_users)},\n'
                   f'    "groups": {_rows(groups)},\n'
                   f'    "users": {_rows(users)}\n'
                   "  }")
@@ -113,10 +121,11 @@ def _one_line(value: Any) -> str:
 
 def _rows(mapping: dict[str, str]) -> str:
     # One line per entry (values already encoded): adding, removing or changing a person
-    # is a one-line diff.
+    # is a one-line diff. Every string of users.json on the line, key included, becomes
+    # literal text here, the one place the rows are escaped (literal.py).
     if not mapping:
         return "{}"
-    lines = [f"      {_string(k)}: {v}" for k, v in sorted(mapping.items())]
+    lines = [literal(f"      {_string(k)}: {v}") for k, v in sorted(mapping.items())]
     return "{\n" + ",\n".join(lines) + "\n    }"
 
 

@@ -2,12 +2,17 @@
 
 That address is what holds a person's passkeys and TOTP devices in the state: it must
 never change for an existing user (tests/test_addresses.py guards it).
+
+An account adopted with `authentik_id` is first read from the live Authentik
+(`data.authentik_user.adopted`): the plan fails, before anything is imported or changed,
+unless the account has the entry's username, is not one of Authentik's own (akadmin, the
+break-glass admin), and keeps any superuser rights it has (`is_admin: true`).
 """
 
 from __future__ import annotations
 
-from .groups import Groups
-from .provider import Construct, User, UserConfig
+from .groups import Groups, shown, when_adopted
+from .provider import Construct, DataUser, DataUserConfig, Precondition, User, UserConfig
 
 
 class Users(Construct):
@@ -15,6 +20,10 @@ class Users(Construct):
         super().__init__(scope, id)
         member_of = f"[for g in each.value.groups : {groups.id_of('g')}]"
         superuser = f"each.value.is_admin ? [{groups.superusers.address}.id] : []"
+        self.adopted = DataUser(self, "adopted", DataUserConfig(pk="${each.value}"),
+                                for_each="${local.adopted_users}")
+        live = f"{self.adopted.address}[each.key]"
+        claim = 'users.json adopts the Authentik account ${lookup(local.adopted_users, each.key, "")} as "${each.key}"'
         self.users = User(self, "users", UserConfig(
             username="${each.key}",
             name="${each.value.name}",
@@ -27,4 +36,17 @@ class Users(Construct):
         ), for_each="${local.users}",
             # users.json does not manage attributes; Authentik keeps each person's own
             # settings there (locale, theme), which an apply must not wipe.
-            ignore_changes=("attributes",))
+            ignore_changes=("attributes",), preconditions=(
+            Precondition(when_adopted("adopted_users", f"{live}.username == each.key"),
+                         claim + f", but that account's username is {shown(live + '.username')}. Adopting "
+                         "it would rename it and give it this entry's email: write the id of the "
+                         "account with this username."),
+            Precondition(when_adopted("adopted_users",
+                                      f'!contains(["akadmin", "anonymoususer"], lower({live}.username)) '
+                                      f'&& !startswith(lower({live}.username), "ak-")'),
+                         claim + f", but that is {shown(live + '.username')}, an account Authentik creates and "
+                         "manages itself (akadmin is the break-glass admin). Remove its authentik_id."),
+            Precondition(when_adopted("adopted_users", f"{live}.is_superuser != true || each.value.is_admin"),
+                         claim + ', but that account has superuser rights in Authentik and the entry '
+                         'does not set "is_admin": true, so adopting it would take them away. Set '
+                         '"is_admin": true, or remove the rights in Authentik first.')))

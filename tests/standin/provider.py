@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -50,6 +51,32 @@ ID_ATTRIBUTES = frozenset({"id", "uuid", "pk", "num_pk", "uid", "client_id"})
 NUMERIC_ID_TYPES = frozenset({"authentik_user"})
 # Fixed namespace so that the same inputs give the same made-up ids on every run.
 _ID_NAMESPACE = uuid.UUID("5d3a3f4e-0000-4000-8000-57a4d1f0a7e0")
+
+
+# A JSON file describing "the live Authentik" the stand-in pretends to talk to (tests set it):
+# {"users": [{"pk": 7, "username": "akadmin", "is_superuser": true, ...}],
+#  "groups": [{"pk": "<uuid>", "name": "authentik Admins", "is_superuser": true, ...}]}.
+# When it is set, the user and group data sources look objects up there as the real provider
+# does (by pk, else username / name; none found is an error) and importing one of them starts
+# from its values. Unset, data sources just echo their arguments.
+DIRECTORY_ENV = "STANDIN_AUTHENTIK_DIRECTORY"
+# type -> (section of the directory file, lookup arguments in the order the provider tries them)
+LOOKUPS = {"authentik_user": ("users", ("pk", "username")), "authentik_group": ("groups", ("pk", "name"))}
+
+
+def load_directory() -> Optional[dict[str, list[dict[str, Any]]]]:
+    path = os.environ.get(DIRECTORY_ENV)
+    return json.loads(Path(path).read_text()) if path else None
+
+
+def find_object(type_name: str, key: str, value: Any) -> Optional[dict[str, Any]]:
+    """The directory's object of `type_name` whose `key` equals `value` (pk compared as text)."""
+    directory = load_directory() or {}
+    section = LOOKUPS[type_name][0]
+    def same(found: Any) -> bool:
+        return str(found) == str(value) if key == "pk" else found == value
+
+    return next((obj for obj in directory.get(section, []) if same(obj.get(key))), None)
 
 
 def load_facts(path: Path = FACTS_PATH) -> dict[str, Any]:
@@ -302,19 +329,34 @@ class FactsResource(_FromFacts, Resource):
     def import_(self, ctx: ImportContext, id: str) -> State:
         # Adopting an object: the stand-in knows only its id; everything else is a documented
         # default or unset, so the plan that follows shows the module setting it (an update).
-        return {a.name: id if a.name == "id" else (a.default if a.default is not Unknown else None)
-                for a in self.attrs}
+        state = {a.name: id if a.name == "id" else (a.default if a.default is not Unknown else None)
+                 for a in self.attrs}
+        live = find_object(self.type_name, "pk", id) if self.type_name in LOOKUPS else None
+        if live is not None:  # from the directory file: the object as "Authentik" has it
+            state.update({a.name: live[a.name] for a in self.attrs if a.name in live and a.name != "id"})
+        return state
 
 
 class FactsDataSource(_FromFacts, DataSource):
-    """Base of the generated data source classes: echoes the config, makes up Read-Only ids."""
+    """Base of the generated data source classes: echoes the config, makes up Read-Only ids
+    (users and groups: looked up in the directory file instead, when one is set)."""
 
-    def read(self, ctx: ReadDataContext, config: Config) -> State:
+    def read(self, ctx: ReadDataContext, config: Config) -> Optional[State]:
         values = dict(config)
+        if self.type_name in LOOKUPS and load_directory() is not None:
+            key = next((k for k in LOOKUPS[self.type_name][1] if values.get(k) is not None), None)
+            live = find_object(self.type_name, key, values[key]) if key else None
+            if live is None:
+                ctx.diagnostics.add_error(f"No matching {LOOKUPS[self.type_name][0]} found",
+                                          f"{self.type_name}: nothing with {key} = {values.get(key)!r} in the "
+                                          f"stand-in's directory ({DIRECTORY_ENV})")
+                return None
+            values.update({a.name: live[a.name] for a in self.attrs if a.name in live})
+            values["id"] = str(live["pk"])
         for attr in self.attrs:
             if values.get(attr.name) is None and attr.computed and attr.default is not Unknown:
                 values[attr.name] = attr.default
-            elif attr.read_only:
+            elif attr.read_only and values.get(attr.name) is None:
                 values[attr.name] = Unknown
         state = fill_computed(self.type_name, values, self.attrs, data_source=True)
         # tf sends data source state as is, so encode here (matters for OpaqueObjectList).
