@@ -278,14 +278,26 @@ def test_markdown_cells_cannot_inject_markup(repo: Path, capsys: pytest.CaptureF
 
 def test_adoption_and_group_changes_are_shown(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     def change(d: dict[str, Any]) -> None:
-        d["users"]["zoe"] = user("zoe", authentik_id=42)
+        d["users"]["zoe"] = user("zoe", authentik_id=42, is_admin=True)
         d["users"]["bob"]["authentik_id"] = 7
-        d["groups"] = {"admins": {}, "dev": {"attributes": {"netbird": True}}}
+        d["groups"] = {"admins": {}, "dev": {"attributes": {"netbird": True}},
+                       "ops": {"authentik_id": "3f2c9a4e-8d1b-4c6f-9e2a-7b5d0c1e4f8a"}, "qa": {}}
     edit(repo, change)
     out = diff(repo, capsys)
-    assert "  + zoe              Zoe <zoe@example.org>  [no groups; adopts existing Authentik user 42]" in out
+    # An adoption is named as one, never as an onboarding or a created group.
+    assert out.startswith("users.json: HEAD -> working tree: 0 onboarded, 1 adopted, 0 offboarded")
+    assert "Adopted (1): existing accounts taken over (imported)" in out
+    assert "  + zoe              adopts existing account zoe (id 42): Zoe <zoe@example.org>  [no groups; ADMIN]" in out
+    assert "  + GRANTED  zoe              adopted account" in out
+    assert "Onboarded" not in out
+    assert "  + ops              adopts existing group ops (id 3f2c9a4e-8d1b-4c6f-9e2a-7b5d0c1e4f8a)" in out
+    assert "  + qa               created" in out and "ops              created" not in out
     assert "  ~ bob              authentik_id: (none) -> 7" in out
     assert '  ~ dev              attributes: "{}" -> "{\\"netbird\\":true}"' in out
+    md = diff(repo, capsys, "--format", "markdown")
+    assert "#### Adopted (1)" in md and "#### Onboarded" not in md
+    assert "| `zoe` | Zoe | zoe@example.org |  | adopts existing account zoe (id 42); ADMIN |" in md
+    assert "| ops | adopted | adopts existing group ops (id 3f2c9a4e-8d1b-4c6f-9e2a-7b5d0c1e4f8a) |" in md
 
 
 def test_diff_writes_nothing_and_exits_cleanly_as_a_process(repo: Path) -> None:

@@ -39,7 +39,8 @@ class AdminChange:
 
 @dataclass(frozen=True)
 class Changes:
-    onboarded: tuple[User, ...]
+    onboarded: tuple[User, ...]  # new entries created in Authentik
+    adopted: tuple[User, ...]  # new entries taking over an existing account (authentik_id)
     offboarded: tuple[User, ...]
     suspended: tuple[User, ...]
     reactivated: tuple[User, ...]
@@ -47,15 +48,16 @@ class Changes:
     fields: tuple[FieldChange, ...]  # USER_FIELDS of kept users
     memberships: tuple[Membership, ...]
     groups_created: tuple[Group, ...]
+    groups_adopted: tuple[Group, ...]  # new entries taking over an existing group (authentik_id)
     groups_deleted: tuple[Group, ...]
     group_fields: tuple[FieldChange, ...]
     base_users: int  # how many users there were before
 
     @property
     def empty(self) -> bool:
-        return not any((self.onboarded, self.offboarded, self.suspended, self.reactivated, self.admin,
-                        self.fields, self.memberships, self.groups_created, self.groups_deleted,
-                        self.group_fields))
+        return not any((self.onboarded, self.adopted, self.offboarded, self.suspended, self.reactivated,
+                        self.admin, self.fields, self.memberships, self.groups_created, self.groups_adopted,
+                        self.groups_deleted, self.group_fields))
 
     @property
     def changed_users(self) -> tuple[str, ...]:
@@ -81,8 +83,9 @@ def compare(base: Directory, head: Directory) -> Changes:
     kept = sorted(before.keys() & after.keys())
 
     admin = [AdminChange(name, False, "offboarded") for name in destroyed if _admin(before[name])]
-    admin += [AdminChange(name, True, "new user") for name in sorted(after.keys() - before.keys())
-              if _admin(after[name])]
+    added = sorted(after.keys() - before.keys())
+    admin += [AdminChange(name, True, "new user" if after[name].authentik_id is None else "adopted account")
+              for name in added if _admin(after[name])]
     fields, memberships = [], []
     for name in kept:
         b, h = before[name], after[name]
@@ -99,15 +102,20 @@ def compare(base: Directory, head: Directory) -> Changes:
 
     groups_before = {g.name: g for g in base.groups}
     groups_after = {g.name: g for g in head.groups}
+    new_groups = [groups_after[n] for n in sorted(groups_after.keys() - groups_before.keys())]
     return Changes(
-        onboarded=tuple(after[n] for n in sorted(after.keys() - before.keys())),
+        # A new entry with authentik_id is an import block: an existing object taken over
+        # (and changed to match its entry), never a creation; the preview says which.
+        onboarded=tuple(after[n] for n in added if after[n].authentik_id is None),
+        adopted=tuple(after[n] for n in added if after[n].authentik_id is not None),
         offboarded=tuple(before[n] for n in destroyed),
         suspended=tuple(after[n] for n in kept if before[n].active and not after[n].active),
         reactivated=tuple(after[n] for n in kept if not before[n].active and after[n].active),
         admin=tuple(sorted(admin, key=lambda a: (not a.granted, a.username))),
         fields=tuple(fields),
         memberships=tuple(memberships),
-        groups_created=tuple(groups_after[n] for n in sorted(groups_after.keys() - groups_before.keys())),
+        groups_created=tuple(g for g in new_groups if g.authentik_id is None),
+        groups_adopted=tuple(g for g in new_groups if g.authentik_id is not None),
         groups_deleted=tuple(groups_before[n] for n in sorted(groups_before.keys() - groups_after.keys())),
         group_fields=tuple(FieldChange(n, f, getattr(groups_before[n], f), getattr(groups_after[n], f))
                            for n in sorted(groups_before.keys() & groups_after.keys())

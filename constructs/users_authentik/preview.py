@@ -15,7 +15,7 @@ from typing import Any, TextIO
 from .changes import Changes, compare
 from .guard import Verdict, explain_lockout, judge
 from .loading import Paths, read, validate
-from .model import User
+from .model import Group, User
 from .problems import Problem
 from .report import format_problems
 from .revision import NoRevision, load_revision
@@ -23,6 +23,8 @@ from .text import visible
 
 OFFBOARD_NOTE = "deleting an account deletes its passkeys and TOTP devices too"
 SUSPEND_NOTE = "the accounts keep their passkeys and devices but cannot sign in"
+ADOPT_NOTE = ("existing accounts taken over (imported), then changed to match their entries; "
+              "the plan fails unless each has this username and is not akadmin")
 
 
 def run_diff(root: Path, ref: str, fmt: str, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -75,7 +77,9 @@ def _count(problems: list[Problem]) -> str:
 # --- text -------------------------------------------------------------------------------
 
 def summary(changes: Changes) -> str:
-    parts = [(len(changes.onboarded), "onboarded"), (len(changes.offboarded), "offboarded"),
+    parts = [(len(changes.onboarded), "onboarded")]
+    parts += [(len(changes.adopted), "adopted")] if changes.adopted else []
+    parts += [(len(changes.offboarded), "offboarded"),
              (len(changes.suspended), "suspended"), (len(changes.reactivated), "re-activated"),
              (len(changes.changed_users), "changed")]
     text = ", ".join(f"{n} {what}" for n, what in parts)
@@ -110,6 +114,8 @@ def render_text(changes: Changes, ref: str, verdict: Verdict | None = None) -> s
         lines += [f"  {'+ GRANTED ' if a.granted else '- REVOKED '} {a.username:<16} {a.reason}"
                   for a in changes.admin]
     section("Onboarded", [f"  + {u.username:<16} {_who(u)}{_extras(u)}" for u in changes.onboarded])
+    section("Adopted", [f"  + {u.username:<16} {adopts(u)}: {_who(u)}{_extras(u)}" for u in changes.adopted],
+            ADOPT_NOTE)
     section("Offboarded", [f"  - {u.username:<16} {_who(u)}" for u in changes.offboarded], OFFBOARD_NOTE)
     section("Suspended", [f"  ~ {u.username:<16} {_who(u)}" for u in changes.suspended], SUSPEND_NOTE)
     section("Re-activated", [f"  ~ {u.username:<16} {_who(u)}" for u in changes.reactivated])
@@ -118,6 +124,7 @@ def render_text(changes: Changes, ref: str, verdict: Verdict | None = None) -> s
     section("Changed", [f"  ~ {name:<16} {what}" for name, what in sorted(rows)],
             count=len(changes.changed_users))
     groups = [f"  + {g.name:<16} created" for g in changes.groups_created]
+    groups += [f"  + {g.name:<16} {adopts_group(g)}" for g in changes.groups_adopted]
     groups += [f"  - {g.name:<16} deleted" for g in changes.groups_deleted]
     groups += [f"  ~ {f.subject:<16} {f.field}: {_value(f.before)} -> {_value(f.after)}" for f in changes.group_fields]
     section("Groups", sorted(groups, key=lambda r: r[4:]))
@@ -128,9 +135,16 @@ def _who(user: User) -> str:
     return f"{_flat(user.name)} <{user.email}>"
 
 
+def adopts(user: User) -> str:
+    return f"adopts existing account {user.username} (id {user.authentik_id})"
+
+
+def adopts_group(group: Group) -> str:
+    return f"adopts existing group {group.name} (id {group.authentik_id})"
+
+
 def _notes(user: User) -> list[str]:
-    return ((["ADMIN"] if user.is_admin else []) + ([] if user.active else ["suspended"])
-            + ([] if user.authentik_id is None else [f"adopts existing Authentik user {user.authentik_id}"]))
+    return (["ADMIN"] if user.is_admin else []) + ([] if user.active else ["suspended"])
 
 
 def _extras(user: User) -> str:
@@ -189,6 +203,9 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None) 
 
     table("Onboarded", ["User", "Name", "Email", "Groups", "Notes"],
           [person(u) + [_md(", ".join(u.groups)), _md("; ".join(_notes(u)))] for u in changes.onboarded])
+    table("Adopted", ["User", "Name", "Email", "Groups", "Notes"],
+          [person(u) + [_md(", ".join(u.groups)), _md("; ".join([adopts(u)] + _notes(u)))] for u in changes.adopted],
+          _sentence(ADOPT_NOTE))
     table("Offboarded", ["User", "Name", "Email"], [person(u) for u in changes.offboarded],
           f"**{_sentence(OFFBOARD_NOTE)}**")
     table("Suspended", ["User", "Name", "Email"], [person(u) for u in changes.suspended],
@@ -199,6 +216,7 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None) 
     rows += [[f"`{m.username}`", "`groups`", _md(_membership(m.added, m.removed))] for m in changes.memberships]
     table("Changed", ["User", "Field", "Change"], sorted(rows), count=len(changes.changed_users))
     groups = [[_md(g.name), "created", ""] for g in changes.groups_created]
+    groups += [[_md(g.name), "adopted", _md(adopts_group(g))] for g in changes.groups_adopted]
     groups += [[_md(g.name), "deleted", ""] for g in changes.groups_deleted]
     groups += [[_md(f.subject), f"`{f.field}`", f"{_md(_value(f.before))} → {_md(_value(f.after))}"]
                for f in changes.group_fields]
