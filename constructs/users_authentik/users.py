@@ -23,6 +23,7 @@ class Users(Construct):
         self.adopted = DataUser(self, "adopted", DataUserConfig(pk="${each.value}"),
                                 for_each="${local.adopted_users}")
         live = f"{self.adopted.address}[each.key]"
+        username = f'try(lower({live}.username), "")'  # no username at all fails the first check
         claim = 'users.json adopts the Authentik account ${lookup(local.adopted_users, each.key, "")} as "${each.key}"'
         self.users = User(self, "users", UserConfig(
             username="${each.key}",
@@ -42,8 +43,8 @@ class Users(Construct):
                          "it would rename it and give it this entry's email: write the id of the "
                          "account with this username."),
             Precondition(when_adopted("adopted_users",
-                                      f'!contains(["akadmin", "anonymoususer"], lower({live}.username)) '
-                                      f'&& !startswith(lower({live}.username), "ak-")'),
+                                      f'!contains(["akadmin", "anonymoususer"], {username}) '
+                                      f'&& !startswith({username}, "ak-")'),
                          claim + f", but that is {shown(live + '.username')}, an account Authentik creates and "
                          "manages itself (akadmin is the break-glass admin). Remove its authentik_id."),
             Precondition(when_adopted("adopted_users", f"{live}.is_superuser != true || each.value.is_admin"),
