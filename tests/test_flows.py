@@ -86,15 +86,18 @@ EXPECTED_CHAINS = {
     # Password + MFA: identification (passkey autofill) -> password -> TOTP/WebAuthn/static -> session.
     "login": [("identification", f"{P}-identification"), ("password", f"{P}-password"),
               ("authenticator_validate", f"{P}-mfa"), ("user_login", f"{P}-login")],
-    # Enrollment of a pre-created user: email link -> existing device, if any -> password x2
-    # -> passkey -> TOTP -> session.
+    # Enrollment of a pre-created user: email link -> existing device, if any -> stop if
+    # suspended -> password x2 -> passkey -> TOTP -> session.
     "enrollment": [("identification", f"{P}-enrollment-identification"), ("email", f"{P}-enrollment-email"),
-                   ("authenticator_validate", f"{P}-existing-device"), ("prompt", f"{P}-new-password"), ("user_write", f"{P}-update-user"),
+                   ("authenticator_validate", f"{P}-existing-device"), ("deny", f"{P}-suspended"),
+                   ("prompt", f"{P}-new-password"), ("user_write", f"{P}-update-user"),
                    ("authenticator_webauthn", f"{P}-webauthn-setup"), ("authenticator_totp", f"{P}-totp-setup"),
                    ("user_login", f"{P}-login")],
-    # Recovery: email identification -> recovery email -> existing device, if any -> new password x2 -> session.
+    # Recovery: email identification -> recovery email -> existing device, if any -> stop if
+    # suspended -> new password x2 -> session.
     "recovery": [("identification", f"{P}-recovery-identification"), ("email", f"{P}-recovery-email"),
-                 ("authenticator_validate", f"{P}-existing-device"), ("prompt", f"{P}-new-password"), ("user_write", f"{P}-update-user"), ("user_login", f"{P}-login")],
+                 ("authenticator_validate", f"{P}-existing-device"), ("deny", f"{P}-suspended"),
+                 ("prompt", f"{P}-new-password"), ("user_write", f"{P}-update-user"), ("user_login", f"{P}-login")],
     "webauthn_setup": [("authenticator_webauthn", f"{P}-webauthn-setup")],
     "totp_setup": [("authenticator_totp", f"{P}-totp-setup")],
     "static_setup": [("authenticator_static", f"{P}-static-setup")],
@@ -194,7 +197,7 @@ def test_mfa_offers_totp_webauthn_static_and_sends_users_without_one_to_set_up(m
     assert [(t, n) for t, n, _ in setup] == [("authentik_stage_authenticator_webauthn", "webauthn_setup"),
                                              ("authentik_stage_authenticator_totp", "totp_setup")]
     # The same stages the enrollment flow binds.
-    assert [stage for _, _, stage in setup] == [stage_at(mod, "enrollment", 5), stage_at(mod, "enrollment", 6)]
+    assert [stage for _, _, stage in setup] == [stage_at(mod, "enrollment", 6), stage_at(mod, "enrollment", 7)]
 
 
 def test_password_and_mfa_are_skipped_after_a_passkey(mod: dict[str, Any]) -> None:
@@ -229,11 +232,11 @@ def test_enrollment_identifies_existing_people_by_email(mod: dict[str, Any]) -> 
     assert ident["user_fields"] == ["email"]
     # A pretended user would get no mail and stall; people are pre-created by users.json.
     assert ident["pretend_user_exists"] is False
-    assert stage_at(mod, "enrollment", 4)["user_creation_mode"] == "never_create"
+    assert stage_at(mod, "enrollment", 5)["user_creation_mode"] == "never_create"
 
 
 def test_passkey_setup_requires_a_discoverable_verified_credential(mod: dict[str, Any]) -> None:
-    webauthn = stage_at(mod, "enrollment", 5)
+    webauthn = stage_at(mod, "enrollment", 6)
     assert webauthn["resident_key_requirement"] == "required"
     assert webauthn["user_verification"] == "required"
     assert "authenticator_attachment" not in webauthn  # phones, laptops and security keys alike
@@ -281,26 +284,96 @@ def test_an_emailed_link_never_reactivates_a_suspended_person(mod: dict[str, Any
                for body in mod["resource"]["authentik_stage_email"].values())
 
 
+def evaluate(expression: str, context: dict[str, Any]) -> Any:
+    """Run an expression policy as Authentik does: the body of a function whose `request`
+    has the policy request's `context` (authentik/policies/expression/evaluator.py,
+    set_policy_request)."""
+    request = type("PolicyRequest", (), {"context": context})()
+    body = "def policy(request):\n" + "".join(f"    {line}\n" for line in expression.splitlines())
+    scope: dict[str, Any] = {}
+    exec(compile(body, "expression", "exec"), scope)  # noqa: S102 (the module's own literal)
+    return scope["policy"](request)
+
+
+class FakeUser:
+    def __init__(self, is_active: bool):
+        self.is_active = is_active
+
+
+# The plan context of each way into recovery/enrollment when the binding's policy runs.
+ANONYMOUS_START = {}  # the login page's link: nobody known yet
+ADMIN_LINK = {"pending_user": FakeUser(True), "is_restored": object()}  # planned with pending_user
+
+
 @pytest.mark.parametrize("flow_key", ["recovery", "enrollment"])
-def test_identification_is_skipped_when_the_emailed_link_resumes_the_flow(mod: dict[str, Any], flow_key: str) -> None:
+def test_identification_is_skipped_exactly_when_the_flow_knows_the_person(mod: dict[str, Any], flow_key: str) -> None:
+    """A passing policy keeps a stage. The old test (`is_restored`, default True) passed at
+    planning too, so the admin's recovery link still asked for the email."""
     name, binding = bindings_of(mod, flow_key)[0]
+    assert deref(mod, binding["stage"])[0] == "authentik_stage_identification"
     assert (binding["evaluate_on_plan"], binding["re_evaluate_policies"]) == (True, True)
     [(pb, policy)] = policies_on(mod, name)
-    assert "is_restored" in policy["expression"]
-    assert pb["failure_result"] is True
-    for other, _ in bindings_of(mod, flow_key)[1:]:
-        assert policies_on(mod, other) == [], other
+    assert policy["expression"] == 'return "pending_user" not in request.context\n'
+    assert pb["failure_result"] is True and not pb.get("negate", False)
+    assert evaluate(policy["expression"], ANONYMOUS_START) is True  # asked who you are
+    assert evaluate(policy["expression"], ADMIN_LINK) is False  # skipped: straight to the device check
+    assert evaluate(policy["expression"], {"pending_user": FakeUser(True)}) is False
+
+
+@pytest.mark.parametrize("flow_key", ["recovery", "enrollment"])
+def test_a_suspended_person_is_stopped_after_the_link_and_before_the_password(mod: dict[str, Any],
+                                                                              flow_key: str) -> None:
+    """`active: false` must not let recovery (or enrollment) store a password that becomes
+    valid on re-activation. After the link (20) and device check (21), so the refusal says
+    nothing to someone who only knows an address; before the password prompt (30)."""
+    name, binding = binding_named(mod, flow_key, "deny")
+    orders = [body["order"] for _, body in bindings_of(mod, flow_key)]
+    assert binding["order"] == 22 and orders[orders.index(22) - 1] == 21 and orders[orders.index(22) + 1] == 30
+    # Evaluated when reached: pending_user is only known then.
+    assert (binding["evaluate_on_plan"], binding["re_evaluate_policies"]) == (False, True)
+    stage = deref(mod, binding["stage"])[2]
+    assert stage["name"] == f"{P}-suspended"
+    assert "suspended" in stage["deny_message"] and "administrator" in stage["deny_message"]
+    [(pb, policy)] = policies_on(mod, name)
+    assert policy["expression"] == 'u = request.context.get("pending_user")\nreturn u is not None and not u.is_active\n'
+    assert pb["failure_result"] is True and not pb.get("negate", False)  # an error denies
+    assert evaluate(policy["expression"], {"pending_user": FakeUser(False)}) is True  # deny runs
+    assert evaluate(policy["expression"], {"pending_user": FakeUser(True)}) is False  # passes on
+    assert evaluate(policy["expression"], ANONYMOUS_START) is False
+    # One deny stage, shared by both flows.
+    assert binding["stage"] == binding_named(mod, "recovery" if flow_key == "enrollment" else "enrollment", "deny")[1]["stage"]
+
+
+def test_only_identification_and_the_suspended_check_are_conditional(mod: dict[str, Any]) -> None:
+    for flow_key in ("recovery", "enrollment"):
+        conditional = {deref(mod, body["stage"])[0] for name, body in bindings_of(mod, flow_key) if policies_on(mod, name)}
+        assert conditional == {"authentik_stage_identification", "authentik_stage_deny"}, flow_key
+
+
+def test_policy_expressions_avoid_template_syntax(mod: dict[str, Any]) -> None:
+    """Terraform would read `${` or `%{` in an expression as a template."""
+    for policy in mod["resource"]["authentik_policy_expression"].values():
+        assert "${" not in policy["expression"] and "%{" not in policy["expression"]
+
+
+def test_every_passkey_setup_stage_allows_a_second_key_of_the_same_model(mod: dict[str, Any]) -> None:
+    """prevent_duplicate_devices (provider default true) also refuses a key whose attestation
+    certificate matches any user's device: keys of one model share it."""
+    stages = mod["resource"]["authentik_stage_authenticator_webauthn"]
+    assert stages and all(body["prevent_duplicate_devices"] is False for body in stages.values())
+    facts = FACTS["resources"]["authentik_stage_authenticator_webauthn"][""]["prevent_duplicate_devices"]
+    assert (facts["type"], facts.get("default")) == ("Boolean", "true")
 
 
 def test_new_password_is_entered_twice(mod: dict[str, Any]) -> None:
-    prompt = stage_at(mod, "recovery", 3)
-    assert prompt is stage_at(mod, "enrollment", 3)
+    prompt = stage_at(mod, "recovery", 4)
+    assert prompt is stage_at(mod, "enrollment", 4)
     fields = [deref(mod, ref)[2] for ref in prompt["fields"]]
     assert [(f["field_key"], f["type"], f["required"]) for f in fields] == [
         ("password", "password", True), ("password_repeat", "password", True)]
     # Authentik compares all password-type fields of one prompt stage: they must be equal.
     assert sum(f["type"] == "password" for f in fields) == 2
-    assert stage_at(mod, "recovery", 4)["user_creation_mode"] == "never_create"
+    assert stage_at(mod, "recovery", 5)["user_creation_mode"] == "never_create"
 
 
 def test_every_flow_ends_in_a_session_from_settings(mod: dict[str, Any]) -> None:

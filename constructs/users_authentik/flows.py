@@ -3,10 +3,10 @@ this module under its own slugs. Authentik's default flows are never touched.
 
     passwordless  passkey (WebAuthn, user verification required) -> session
     login         identification (passkey autofill) -> password -> MFA -> session
-    enrollment    email identification -> email link -> existing device, if any -> password x2
-                  -> passkey -> TOTP -> session
-    recovery      email identification -> email link -> existing device, if any -> password x2
-                  -> session
+    enrollment    email identification -> email link -> existing device, if any -> suspended?
+                  -> password x2 -> passkey -> TOTP -> session
+    recovery      email identification -> email link -> existing device, if any -> suspended?
+                  -> password x2 -> session
 """
 
 from __future__ import annotations
@@ -80,18 +80,22 @@ class Authentication(Construct):
         self.login.bind(100, "login", s.login)
 
         # Recovery and enrollment follow flows-recovery-email-mfa-verification, bindings included.
-        restored = policies.skip_identification_if_restored
-        self.recovery.bind(10, "identification", s.recovery_identification, when=AT_PLAN_AND_RUN, only_if=restored)
+        # 22: after the link, so the refusal tells nothing to someone who only knows an address.
+        known = policies.skip_identification_if_known
+        suspended = policies.account_suspended
+        self.recovery.bind(10, "identification", s.recovery_identification, when=AT_PLAN_AND_RUN, only_if=known)
         self.recovery.bind(20, "email", s.recovery_email, when=AT_PLAN_AND_RUN)
         self.recovery.bind(21, "existing_device", s.existing_device, when=AT_PLAN_AND_RUN)
+        self.recovery.bind(22, "suspended", s.suspended, only_if=suspended)
         self.recovery.bind(30, "new_password", s.new_password, when=AT_PLAN)
         self.recovery.bind(40, "update_user", s.update_user, when=AT_PLAN)
         self.recovery.bind(100, "login", s.login, when=AT_PLAN)
 
         self.enrollment.bind(10, "identification", s.enrollment_identification, when=AT_PLAN_AND_RUN,
-                             only_if=restored)
+                             only_if=known)
         self.enrollment.bind(20, "email", s.enrollment_email, when=AT_PLAN_AND_RUN)
         self.enrollment.bind(21, "existing_device", s.existing_device, when=AT_PLAN_AND_RUN)
+        self.enrollment.bind(22, "suspended", s.suspended, only_if=suspended)
         self.enrollment.bind(30, "new_password", s.new_password, when=AT_PLAN)
         self.enrollment.bind(40, "update_user", s.update_user, when=AT_PLAN)
         self.enrollment.bind(50, "webauthn_setup", devices.webauthn, when=AT_PLAN)

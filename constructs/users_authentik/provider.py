@@ -288,6 +288,7 @@ class StageAuthenticatorWebauthnConfig:
     user_verification: Str | None = None
     resident_key_requirement: Str | None = None
     authenticator_attachment: Str | None = None
+    prevent_duplicate_devices: Bool | None = None
 
 
 class StageAuthenticatorWebauthn(Resource):
@@ -397,6 +398,17 @@ class StageUserWriteConfig:
 class StageUserWrite(Resource):
     TYPE = "authentik_stage_user_write"
     CONFIG = StageUserWriteConfig
+
+
+@dataclass(frozen=True)
+class StageDenyConfig:
+    name: Str
+    deny_message: Str | None = None
+
+
+class StageDeny(Resource):
+    TYPE = "authentik_stage_deny"
+    CONFIG = StageDenyConfig
 
 
 @dataclass(frozen=True)

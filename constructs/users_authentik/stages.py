@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from .provider import (Construct, PolicyExpression, PolicyExpressionConfig, StageAuthenticatorStatic,
                        StageAuthenticatorStaticConfig, StageAuthenticatorTotp, StageAuthenticatorTotpConfig,
                        StageAuthenticatorValidate, StageAuthenticatorValidateConfig,
-                       StageAuthenticatorWebauthn, StageAuthenticatorWebauthnConfig, StageEmail,
+                       StageAuthenticatorWebauthn, StageAuthenticatorWebauthnConfig, StageDeny, StageDenyConfig, StageEmail,
                        StageEmailConfig, StageIdentification, StageIdentificationConfig, StagePassword,
                        StagePasswordConfig, StagePrompt, StagePromptConfig, StagePromptField,
                        StagePromptFieldConfig, StageUserLogin, StageUserLoginConfig, StageUserWrite,
@@ -39,8 +39,16 @@ if not flow_plan:
 # A passkey with user verification is already two factors.
 return not (flow_plan.context.get("auth_method") == "auth_webauthn_pwl")
 """
-# Recovery blueprint: ask who you are unless the flow resumes from an emailed link.
-SKIP_IDENTIFICATION_IF_RESTORED = "return bool(request.context.get('is_restored', True))\n"
+# Ask who you are unless the flow already knows: an admin's recovery link plans the flow
+# with pending_user set. A passing policy keeps the stage, so False skips it. (The
+# blueprint's `is_restored` test is true at planning too, so it never skipped anything.)
+SKIP_IDENTIFICATION_IF_KNOWN = 'return "pending_user" not in request.context\n'
+# True (so the deny stage runs) for a known person whose account is suspended.
+ACCOUNT_SUSPENDED = """\
+u = request.context.get("pending_user")
+return u is not None and not u.is_active
+"""
+SUSPENDED_MESSAGE = "This account is suspended. Ask an administrator to re-activate it."
 
 
 class Policies(Construct):
@@ -53,8 +61,8 @@ class Policies(Construct):
 
         self.skip_password_after_passkey = policy("skip_password_after_passkey", SKIP_PASSWORD_AFTER_PASSKEY)
         self.skip_mfa_after_passkey = policy("skip_mfa_after_passkey", SKIP_MFA_AFTER_PASSKEY)
-        self.skip_identification_if_restored = policy("skip_identification_if_restored",
-                                                      SKIP_IDENTIFICATION_IF_RESTORED)
+        self.skip_identification_if_known = policy("skip_identification_if_known", SKIP_IDENTIFICATION_IF_KNOWN)
+        self.account_suspended = policy("account_suspended", ACCOUNT_SUSPENDED)
 
 
 class SetupStages(Construct):
@@ -68,7 +76,10 @@ class SetupStages(Construct):
             name=f"{prefix}-webauthn-setup", friendly_name="Passkey", configure_flow=webauthn_flow.uuid,
             # A passkey must be discoverable (resident) for autofill and passwordless sign-in,
             # and verify the person (PIN or biometrics) to count as two factors.
-            user_verification="required", resident_key_requirement="required"))
+            user_verification="required", resident_key_requirement="required",
+            # The duplicate check also matches the attestation certificate of every user's
+            # devices, so a second key of the same model is refused (Authentik 2026.8 drops it).
+            prevent_duplicate_devices=False))
         self.totp = StageAuthenticatorTotp(self, "totp_setup", StageAuthenticatorTotpConfig(
             name=f"{prefix}-totp-setup", friendly_name="Authenticator app", configure_flow=totp_flow.uuid,
             digits="6"))
@@ -106,6 +117,9 @@ class Stages(Construct):
         self.existing_device = StageAuthenticatorValidate(self, "existing_device", StageAuthenticatorValidateConfig(
             name=f"{p}-existing-device", device_classes=["static", "totp", "webauthn"],
             not_configured_action="skip", webauthn_user_verification="preferred", last_auth_threshold="seconds=0"))
+        # A suspended person may still hold the mailbox: stop them before a password is written.
+        self.suspended = StageDeny(self, "suspended", StageDenyConfig(
+            name=f"{p}-suspended", deny_message=SUSPENDED_MESSAGE))
         self.login = StageUserLogin(self, "login", StageUserLoginConfig(
             name=f"{p}-login", session_duration=settings.session.duration,
             remember_me_offset=settings.session.remember_me_offset))
