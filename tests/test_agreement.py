@@ -24,7 +24,8 @@ def test_guard_and_terraform_plan_agree_on_destroyed_accounts(tmp_path: Path, te
 
     head, settings, problems = load(Paths(repo))
     assert problems == []
-    base, base_problems = load_revision(repo, "HEAD")
+    revision = load_revision(repo, "HEAD")
+    base, base_problems = revision.directory, revision.problems
     assert base_problems == []
     from_users_json = [addressing.user_address(name) for name in changes.planned_user_destroys(base, head)]
     from_terraform = plan.destroyed_user_addresses(plan.make_preview(repo, head, settings, "HEAD").plan)

@@ -1,7 +1,9 @@
 """The CI workflow for users.json (.github/workflows/users.yml). GitHub is not here, so
-the `users` job's own scripts run on a scratch repository shaped like a pull request:
-main with some people, a branch with a change. What GitHub provides (the checkout, the
-base branch as a ref, $GITHUB_STEP_SUMMARY) is provided the same way."""
+the `users` job's own scripts run on a scratch clone shaped like a pull request (main with
+some people, a branch with a change) or like a push to main (main moved on from the
+commit it pointed at, also by a force push). What GitHub provides (the checkout, the base
+branch as origin/<branch>, the event's name and `before`, $GITHUB_STEP_SUMMARY) is
+provided the same way."""
 
 from __future__ import annotations
 
@@ -70,12 +72,17 @@ def base_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def clone(origin: Path, dest: Path) -> Path:
+    """A clone as actions/checkout makes it with fetch-depth 0: every branch as origin/<name>."""
+    subprocess.run(["git", "clone", "-q", "--no-local", str(origin), str(dest)], check=True, capture_output=True)
+    (dest / ".venv").symlink_to(ROOT / ".venv")  # what the job's `make synth` sets up
+    return dest
+
+
 @pytest.fixture
 def repo(base_repo: Path, tmp_path: Path) -> Path:
     """A clone of main with a branch `change` checked out, as actions/checkout leaves it."""
-    root = tmp_path / "repo"
-    shutil.copytree(base_repo, root, symlinks=True)
-    (root / ".venv").symlink_to(ROOT / ".venv")  # what the job's `make synth` sets up
+    root = clone(base_repo, tmp_path / "repo")
     git(root, "checkout", "-q", "-b", "change")
     return root
 
@@ -88,11 +95,18 @@ def commit(repo: Path, document: dict[str, Any], *, regenerate: bool) -> None:
     git(repo, "commit", "-q", "--no-verify", "-m", "change")
 
 
-def run_step(repo: Path, step_id: str) -> tuple[subprocess.CompletedProcess, str]:
+PULL_REQUEST = {"EVENT": "pull_request", "PR_BASE": "main", "BEFORE": ""}
+
+
+def push(before: str) -> dict[str, str]:
+    return {"EVENT": "push", "PR_BASE": "", "BEFORE": before}  # github.base_ref is empty on a push
+
+
+def run_step(repo: Path, step_id: str, event: dict[str, str] = PULL_REQUEST) -> tuple[subprocess.CompletedProcess, str]:
     summary = repo.parent / "summary.md"
     summary.write_text("", encoding="utf-8")
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20",
-           "GITHUB_STEP_SUMMARY": str(summary), "BASE": "main"}  # origin/<base_ref> on GitHub
+           "GITHUB_STEP_SUMMARY": str(summary), **event}
     env.pop("CDKTF_OUTDIR", None)
     # GitHub runs `run:` scripts with bash --noprofile --norc -eo pipefail.
     done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step("users", step_id)["run"]],
@@ -130,7 +144,7 @@ def test_a_merge_that_removes_too_many_people_fails_the_guard(repo: Path) -> Non
     assert synth.returncode == 0, synth.stdout + synth.stderr  # generated/ is in step with users.json
     guard, summary = run_step(repo, "guard")
     assert guard.returncode == 1
-    assert "removes 4 of the 10 users at main" in guard.stderr
+    assert "removes 4 of the 10 users at origin/main" in guard.stderr
     assert "user4" in summary  # the summary still shows what the change does
 
 
@@ -139,9 +153,83 @@ def test_the_guard_sees_the_base_branch() -> None:
     assert checkout["uses"].startswith("actions/checkout@")
     assert checkout["with"]["fetch-depth"] == 0  # a shallow clone has no base to compare with
     guard = step("users", "guard")
-    assert guard["if"] == "github.event_name == 'pull_request'"
-    assert guard["env"]["BASE"] == "origin/${{ github.base_ref }}"  # passed by env, never pasted into the script
+    assert "if" not in guard  # pull requests and pushes alike
+    assert set(workflow()[True]) == {"pull_request", "push"}  # YAML 1.1 reads the key `on` as True
+    assert workflow()[True]["push"] == {"branches": ["main"]}
+    # Passed by env, never pasted into the script:
+    assert guard["env"] == {"EVENT": "${{ github.event_name }}", "PR_BASE": "${{ github.base_ref }}",
+                            "BEFORE": "${{ github.event.before }}"}
     assert "${{" not in guard["run"] and "${{" not in step("users", "synth")["run"]
+
+
+def on_main(repo: Path) -> str:
+    """The clone as a push to main leaves it: main checked out; returns main's commit before."""
+    git(repo, "checkout", "-q", "main")
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def test_a_push_to_main_that_removes_too_many_fails_the_guard(repo: Path) -> None:
+    before = on_main(repo)
+    document = people(10)
+    for name in ("user1", "user2", "user3", "user4"):
+        del document["users"][name]
+    commit(repo, document, regenerate=True)  # pushed directly: no pull request, no pre-commit
+    guard, summary = run_step(repo, "guard", push(before))
+    assert guard.returncode == 1, guard.stdout + guard.stderr
+    assert f"removes 4 of the 10 users at {before}" in guard.stderr
+    assert "user4" in summary
+
+
+def test_a_push_to_main_that_onboards_passes(repo: Path) -> None:
+    before = on_main(repo)
+    document = people(10)
+    document["users"]["ada"] = {"name": "Ada", "email": "ada@example.org", "groups": ["dev"]}
+    commit(repo, document, regenerate=True)
+    guard, summary = run_step(repo, "guard", push(before))
+    assert guard.returncode == 0, guard.stdout + guard.stderr
+    assert "ada" in summary
+
+
+def test_a_force_push_is_compared_with_what_main_was(base_repo: Path, tmp_path: Path) -> None:
+    """main rewritten (a new root commit with four people fewer): the commit main was at is on
+    no branch any more, so the checkout lacks it; the script fetches it by id, as GitHub allows."""
+    origin = tmp_path / "origin"
+    shutil.copytree(base_repo, origin, symlinks=True)
+    before = git(origin, "rev-parse", "main").strip()
+    git(origin, "config", "uploadpack.allowAnySHA1InWant", "true")  # GitHub serves a commit by id
+    git(origin, "checkout", "-q", "--orphan", "rewritten")
+    document = people(10)
+    for name in ("user1", "user2", "user3", "user4"):
+        del document["users"][name]
+    write_json(origin / "users.json", document)
+    regenerate_rows(origin)
+    git(origin, "add", "-A")
+    git(origin, "commit", "-q", "--no-verify", "-m", "history rewritten")
+    git(origin, "branch", "-f", "main", "rewritten")
+    git(origin, "checkout", "-q", "main")
+    git(origin, "branch", "-q", "-D", "rewritten")
+    root = clone(origin, tmp_path / "repo")
+    assert subprocess.run(["git", "cat-file", "-e", f"{before}^{{commit}}"], cwd=root).returncode != 0
+    guard, summary = run_step(root, "guard", push(before))
+    assert guard.returncode == 1, guard.stdout + guard.stderr
+    assert f"removes 4 of the 10 users at {before}" in guard.stderr
+
+
+def test_a_new_main_has_nothing_to_compare_with(repo: Path) -> None:
+    on_main(repo)
+    guard, summary = run_step(repo, "guard", push("0" * 40))
+    assert guard.returncode == 0, guard.stdout + guard.stderr
+    assert "::warning::main is new (no earlier commit of it)" in guard.stdout
+    assert "users.json: 10 users" in guard.stdout  # the commit is still checked
+
+
+@pytest.mark.parametrize("before", ["", "--upload-pack=touch x", "HEAD~1"])
+def test_a_push_without_a_usable_before_fails(repo: Path, before: str) -> None:
+    on_main(repo)
+    guard, _ = run_step(repo, "guard", push(before))
+    assert guard.returncode == 1
+    assert "::error::no previous commit to compare with" in guard.stdout
+    assert not (repo / "x").exists()
 
 
 def test_the_test_job_runs_the_projects_ci_command_with_its_terraform() -> None:

@@ -190,9 +190,38 @@ def test_losing_all_of_several_admins_names_each(tmp_path: Path, capsys: pytest.
     assert "keep stefan or u00 an active admin" in out
 
 
-def test_handing_over_admin_in_one_change_is_fine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("edit", [
+    lambda d: (d["users"].pop("stefan"), d["users"]["u00"].update(is_admin=True)),  # an existing user promoted
+    lambda d: (d["users"].pop("stefan"), d["users"].update(newbie=user("newbie", is_admin=True))),  # a new account
+    lambda d: d["users"].update(Stefan2=dict(d["users"].pop("stefan"), email="s2@example.org")),  # a rename
+], ids=["promoted", "new-account", "renamed"])
+def test_replacing_every_admin_in_one_change_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        edit) -> None:
     root = repo_with(tmp_path, 5)
-    change(root, lambda d: (d["users"].pop("stefan"), d["users"]["u00"].update(is_admin=True)))
+    before = tree_digest(root / "generated")
+    change(root, edit)
+    code, out = synth(root, capsys)
+    assert code == 1, out
+    assert "users.json: users: this change removes stefan: the only active admin at HEAD; the admins it leaves (" in out
+    assert "fix: hand over in two changes: first make " in out
+    assert tree_digest(root / "generated") == before
+    code, out = synth(root, capsys, "diff")
+    assert code == 0 and "REFUSED" in out and "hand over in two changes" in out
+
+
+def test_a_new_admin_account_is_named_as_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = repo_with(tmp_path, 5)
+    change(root, lambda d: (d["users"].pop("stefan"), d["users"].update(newbie=user("newbie", is_admin=True))))
+    out = synth(root, capsys, "check")[1]
+    assert "(newbie not even an account yet: no password, no passkey)" in out
+
+
+def test_a_handover_in_two_changes_is_fine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = repo_with(tmp_path, 5)
+    change(root, lambda d: d["users"]["u00"].update(is_admin=True))  # 1: add the new admin
+    assert synth(root, capsys)[0] == 0
+    git(root, "commit", "-qam", "u00 is an admin too")
+    change(root, lambda d: d["users"].pop("stefan"))  # 2: retire the old one
     assert synth(root, capsys)[0] == 0
 
 
@@ -210,14 +239,23 @@ def test_without_a_committed_version_the_guard_passes(tmp_path: Path, project: P
     assert synth(root, capsys)[0] == 0
 
 
-def test_an_invalid_committed_version_is_noted_not_fatal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_invalid_committed_version_is_compared_with_the_one_before(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Committing a broken users.json (with --no-verify) must not switch the guard off for
+    the next change: the guard compares with the newest version that can be read."""
     root = repo_with(tmp_path, 10)
+    good = git(root, "rev-parse", "HEAD").strip()
     (root / "users.json").write_text("{ broken")
     git(root, "commit", "-qam", "broken (--no-verify)")
-    write_json(root / "users.json", directory(10))
+    write_json(root / "users.json", directory(10))  # the repair
     code, out = synth(root, capsys)
-    assert code == 0
-    assert "note: users.json at HEAD is not valid, so the removal guard had nothing to compare with" in out
+    assert code == 0, out
+    assert (f"note: users.json at HEAD cannot be read as users; the removal guard compared with {good[:12]}, "
+            "the newest earlier version that can be read") in out
+    change(root, remove(8))  # the attack: remove nearly everyone while the base is broken
+    code, out = synth(root, capsys, "check")
+    assert code == 1
+    assert f"this change removes 8 of the 10 users at {good[:12]}" in out
 
 
 def test_a_committed_version_with_only_semantic_problems_still_guards(
@@ -264,8 +302,9 @@ def test_a_committed_version_the_model_cannot_be_built_from_is_noted(
     root = git_project(tmp_path / "repo", doc)  # committed as if with --no-verify
     change(root, lambda d: d["users"].update(u00=user("u00", groups=["dev"])))  # the fix
     code, out = synth(root, capsys, "check")
-    assert code == 0, out
-    assert "note: users.json at HEAD is not valid, so the removal guard had nothing to compare with" in out
+    assert code == 0, out  # the first version of users.json: there is nothing earlier to compare with
+    assert ("note: users.json at HEAD cannot be read as users, nor any earlier version, so the removal guard "
+            "had nothing to compare with") in out
     code, out = synth(root, capsys, "diff")
     assert code == 1
     assert "users.json at HEAD: users.u00." in out

@@ -76,19 +76,56 @@ def test_plan_names_the_create_and_the_destroy(tmp_path: Path, terraform_cli: st
     assert git(repo, "status", "--porcelain") == " M users.json\n"
 
 
-def test_a_base_terraform_rejects_fails_with_its_diagnostics(tmp_path: Path, terraform_cli: str) -> None:
+def hostile(marker: Path) -> dict[str, Any]:
+    """A module file that runs a command on whoever applies it."""
+    return {"resource": {"terraform_data": {"pwn": {
+        "provisioner": [{"local-exec": {"command": f"touch '{marker}'"}}]}}}}
+
+
+def test_plan_runs_no_file_of_generated_only_what_synth_renders(tmp_path: Path, terraform_cli: str) -> None:
+    """A base whose committed generated/ carries a provisioner and an override file: plan
+    applies and plans only the modules synth renders from users.json + settings.json, so
+    nothing committed ever runs."""
     repo = make_repo(tmp_path / "repo", {})
-    # A hand edit inside the module (another file in generated/ is refused before plan runs).
-    stack = read_json(repo / "generated" / "cdk.tf.json")
-    stack["resource"]["authentik_group"]["broken"] = {"name": "g", "superuser": True}
-    write_json(repo / "generated" / "cdk.tf.json", stack)
+    committed_marker = tmp_path / "ran-committed"
+    write_json(repo / "generated" / "extra.tf.json", hostile(committed_marker))
+    # An override file replaces the users of the committed module: the base would have nobody.
+    write_json(repo / "generated" / "users_override.tf.json", {"locals": {"users": {}}})
     git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "a hand edit terraform rejects")
+    git(repo, "commit", "-q", "-m", "a hand edit in generated/")
+    # The working tree without them (with them, the checks refuse generated/ before plan runs):
+    for name in ("extra.tf.json", "users_override.tf.json"):
+        (repo / "generated" / name).unlink()
+
     result = run_main(repo, "plan")
-    assert result.returncode == 1
-    assert "superuser" in result.stderr  # terraform's own diagnostic
-    assert result.stderr.rstrip().splitlines()[-1] == (
-        "main.py plan: terraform apply of HEAD's generated/ (to build the base state) failed")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not committed_marker.exists()
+    assert "terraform_data" not in result.stdout
+    assert "No changes." in result.stdout  # the base has everyone: the override was not applied
+    assert "Summary: 0 to create, 0 to update, 0 to destroy (HEAD " in result.stdout
+    assert "Note: generated/ at HEAD is not what its users.json and settings.json give" in result.stdout
+    assert "never ran the committed ones" in result.stdout
+
+    # In the working tree, such a file is refused before anything runs:
+    local_marker = tmp_path / "ran-working-tree"
+    write_json(repo / "generated" / "local.tf.json", hostile(local_marker))
+    result = run_main(repo, "plan")
+    assert result.returncode == 1 and "local.tf.json" in result.stderr
+    assert not local_marker.exists()
+
+
+def test_the_base_is_built_from_the_base_users_json(tmp_path: Path, terraform_cli: str) -> None:
+    """The base state is what the base's users.json renders, even when its generated/ is stale."""
+    repo = make_repo(tmp_path / "repo", {"alice": ALICE})
+    doc = read_json(repo / "users.json")
+    doc["users"]["bob"] = BOB
+    write_json(repo / "users.json", doc)
+    git(repo, "commit", "-qam", "bob, committed without regenerating generated/")
+    result = run_main(repo, "plan")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes." in result.stdout  # bob exists at the base, as its users.json says
+    assert "Note: generated/ at HEAD is not what its users.json" in result.stdout
 
 
 # ----------------------------------------------------------------- errors
@@ -99,7 +136,7 @@ def test_outside_a_git_repo_is_a_problem_as_for_check_and_diff(tmp_path: Path) -
     result = run_main(root, "plan", env={"GIT_CEILING_DIRECTORIES": str(tmp_path)})
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"generated/: (git, HEAD): {root} is not inside a git repository, so there is no committed "
+        f"users.json: (git, HEAD): {root} is not inside a git repository, so there is no committed "
         "version to compare with",
         "    fix: run it in a clone of the repository, or use `python3 main.py check`",
         "1 problem found; nothing was written to generated/ (plan writes nothing)."]
@@ -114,7 +151,7 @@ def test_a_bad_base_is_the_same_problem_for_check_diff_and_plan(tmp_path: Path) 
                 "    fix: name an existing branch, tag or commit") in result.stderr, command
         assert "Traceback" not in result.stderr
     assert run_main(repo, "plan", "--base=--all").stderr.startswith(
-        'generated/: (git, --all): "--all" is not a git revision')
+        'users.json: (git, --all): "--all" is not a git revision')
 
 
 def test_a_repository_without_commits_has_nothing_to_plan_against(tmp_path: Path) -> None:
@@ -122,8 +159,8 @@ def test_a_repository_without_commits_has_nothing_to_plan_against(tmp_path: Path
     git(root, "init", "-q")
     result = run_main(root, "plan")
     assert result.returncode == 1
-    assert result.stderr.startswith("generated/: (git, HEAD): HEAD has no commit yet, so there is no "
-                                    "applied generated/ to plan against")
+    assert result.stderr.startswith("users.json: (git, HEAD): HEAD has no commit yet, so there is no "
+                                    "applied version to plan against")
 
 
 def test_no_terraform_on_path_says_how_to_install(tmp_path: Path) -> None:
@@ -150,27 +187,37 @@ def test_input_problems_are_reported_before_planning(tmp_path: Path) -> None:
 # ----------------------------------------------------------------- git and plan helpers, no terraform
 
 
-def test_base_generated_is_read_from_the_ref_even_in_a_subdirectory(tmp_path: Path) -> None:
+def test_the_base_is_read_from_the_ref_even_in_a_subdirectory(tmp_path: Path) -> None:
     outer = tmp_path / "monorepo"
     outer.mkdir()
     git(outer, "init", "-q")
     root = copy_project(outer / "users-authentik")
     git(outer, "add", "-A")
     git(outer, "commit", "-q", "-m", "base")
-    (root / "generated" / "users.tf.json").write_text("changed in the working tree")
+    (root / "users.json").write_text("changed in the working tree")
     commit = plan_module.resolve_ref(root, "HEAD")
-    names = plan_module.export_generated(root, commit, tmp_path / "out")
-    assert names == ["cdk.tf.json", "users.tf.json"]
-    for name in names:
-        assert (tmp_path / "out" / name).read_bytes() == (ROOT / "generated" / name).read_bytes()
+    revision = plan_module.base_revision(root, "HEAD", commit)
+    assert [u.username for u in revision.directory.users] == sorted(read_json(ROOT / "users.json")["users"])
+    from users_authentik.synth import ROWS_FILE, render_rows
+    assert not plan_module.committed_differs(
+        root, commit, {ROWS_FILE: render_rows(revision.directory),
+                       "cdk.tf.json": (ROOT / "generated" / "cdk.tf.json").read_text(encoding="utf-8")})
 
 
-def test_a_ref_without_generated_is_an_empty_base(tmp_path: Path) -> None:
-    git(tmp_path, "init", "-q")
-    (tmp_path / "README").write_text("before generated/ existed\n")
-    git(tmp_path, "add", "-A")
-    git(tmp_path, "commit", "-q", "-m", "first")
-    assert plan_module.export_generated(tmp_path, plan_module.resolve_ref(tmp_path, "HEAD"), tmp_path / "o") == []
+def test_a_base_whose_users_json_is_a_link_or_unreadable_is_a_problem(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {})
+    (repo / "users.json").write_text("{ broken")
+    git(repo, "commit", "-qam", "broken (--no-verify)")
+    with pytest.raises(NoRevision) as caught:
+        plan_module.base_revision(repo, "HEAD", plan_module.resolve_ref(repo, "HEAD"))
+    assert caught.value.problems[-1].file == "users.json at HEAD"
+    assert "cannot be read as users (above), so there is no base to plan against" in str(caught.value)
+    (repo / "users.json").unlink()
+    (repo / "users.json").symlink_to("settings.json")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "a link")
+    with pytest.raises(NoRevision, match="is a symbolic link in git, not a file"):
+        plan_module.base_revision(repo, "HEAD", plan_module.resolve_ref(repo, "HEAD"))
 
 
 def test_refs_that_look_like_options_are_refused(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .model import Directory, Group, User
+from .settings import Settings
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,15 @@ class AdminChange:
 
 
 @dataclass(frozen=True)
+class SettingChange:
+    """A settings.json change that moves admin rights or loosens the removal guard."""
+
+    key: str  # e.g. "users.superuser_group", "offboarding.max_removals"
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
 class Changes:
     onboarded: tuple[User, ...]  # new entries created in Authentik
     adopted: tuple[User, ...]  # new entries taking over an existing account (authentik_id)
@@ -52,12 +62,22 @@ class Changes:
     groups_deleted: tuple[Group, ...]
     group_fields: tuple[FieldChange, ...]
     base_users: int  # how many users there were before
+    settings: tuple[SettingChange, ...] = ()  # setting_changes(): listed apart from users and groups
 
     @property
     def empty(self) -> bool:
+        """No change to users or groups (settings changes are listed on their own)."""
         return not any((self.onboarded, self.adopted, self.offboarded, self.suspended, self.reactivated,
                         self.admin, self.fields, self.memberships, self.groups_created, self.groups_adopted,
                         self.groups_deleted, self.group_fields))
+
+    @property
+    def superuser_group(self) -> SettingChange | None:
+        return next((c for c in self.settings if c.key == SUPERUSER_GROUP), None)
+
+    @property
+    def raised_limits(self) -> tuple[SettingChange, ...]:
+        return tuple(c for c in self.settings if c.key != SUPERUSER_GROUP)
 
     @property
     def changed_users(self) -> tuple[str, ...]:
@@ -76,7 +96,26 @@ def planned_user_destroys(base: Directory, head: Directory) -> tuple[str, ...]:
     return tuple(sorted({u.username for u in base.users} - {u.username for u in head.users}))
 
 
-def compare(base: Directory, head: Directory) -> Changes:
+SUPERUSER_GROUP = "users.superuser_group"
+REMOVAL_LIMITS = ("max_removals", "max_removal_percent")
+
+
+def setting_changes(base: Settings | None, head: Settings | None) -> tuple[SettingChange, ...]:
+    """What settings.json changes about who is an admin (every admin joins the superuser
+    group, so renaming it moves all of them) and how much the removal guard lets one change
+    remove (a raised limit; a lowered one only makes it stricter). () if a side is unknown."""
+    if base is None or head is None:
+        return ()
+    out = []
+    if base.users.superuser_group != head.users.superuser_group:
+        out.append(SettingChange(SUPERUSER_GROUP, base.users.superuser_group, head.users.superuser_group))
+    out += [SettingChange(f"offboarding.{key}", getattr(base.offboarding, key), getattr(head.offboarding, key))
+            for key in REMOVAL_LIMITS if getattr(head.offboarding, key) > getattr(base.offboarding, key)]
+    return tuple(out)
+
+
+def compare(base: Directory, head: Directory, base_settings: Settings | None = None,
+            head_settings: Settings | None = None) -> Changes:
     before = {u.username: u for u in base.users}
     after = {u.username: u for u in head.users}
     destroyed = planned_user_destroys(base, head)
@@ -121,7 +160,8 @@ def compare(base: Directory, head: Directory) -> Changes:
                            for n in sorted(groups_before.keys() & groups_after.keys())
                            for f in GROUP_FIELDS
                            if getattr(groups_before[n], f) != getattr(groups_after[n], f)),
-        base_users=len(base.users))
+        base_users=len(base.users),
+        settings=setting_changes(base_settings, head_settings))
 
 
 def _admin(user: User) -> bool:

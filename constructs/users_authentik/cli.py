@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 from . import module_dir, parallel
-from .loading import Paths, SettingsRead, read, validate
+from .loading import Paths, SettingsRead, read, read_settings, validate
 from .report import format_problems
-from .settings import load_settings, placeholder_notes
+from .settings import placeholder_notes
 
 
 def main(argv: list[str] | None = None, root: Path | None = None, *, fork_stack: bool = False) -> int:
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None, root: Path | None = None, *, fork_stack:
         parser.error("--format applies to `diff` only")
     child, settings_read = None, None
     if args.command == "synth" and fork_stack and parallel.AVAILABLE and "jsii" not in sys.modules:
-        settings_read = load_settings(paths.settings)  # read once: for the child, and for the checks
+        settings_read = read_settings(paths)  # read once: for the child, and for the checks
         child = parallel.StackInChild(settings_read[0]) if settings_read[0] is not None else None
     try:
         return _run(args, paths, child, settings_read)

@@ -53,23 +53,50 @@ def resolve(root: Path, ref: str) -> str | Missing:
     return found.stdout.decode().strip()
 
 
+REGULAR = ("100644", "100755")  # git's modes of a plain file
+_KINDS = {"120000": "a symbolic link", "160000": "a submodule", "040000": "a folder"}
+
+
+class NotAFile(Exception):
+    """Entries at the commit that are not plain files (a symbolic link, a submodule, a
+    folder): their bytes are not the file's content, so they are never read as one."""
+
+    def __init__(self, entries: list[tuple[str, str, str]]):
+        super().__init__(", ".join(f"{path}: {kind}" for _, path, kind in entries))
+        self.entries = entries  # (name, path from the repository's top, what it is)
+
+
 def files_at(root: Path, sha: str, where: str | Sequence[str], *,
              endings: tuple[str, ...] = ("",)) -> dict[str, bytes]:
     """The bytes of files at commit sha, by name: if `where` is a str, the entries directly in
     that directory of the project (none if it is absent), else those of the names `where`
-    that exist; either way only names with one of `endings`. Unreadable if git cannot read
-    one as a file (a damaged repository, or a folder of that name)."""
+    that exist; either way only names with one of `endings`. NotAFile (all of them at once)
+    if some are not plain files, Unreadable if git cannot read one (a damaged repository)."""
     prefix = run_git(root, "rev-parse", "--show-prefix").stdout.decode().rstrip("\n")
     base = f"{prefix}{where}/" if isinstance(where, str) else prefix
     paths = [base] if isinstance(where, str) else [base + name for name in where]
     # --full-tree: in a sub-folder, ls-tree would otherwise take paths as relative to it.
-    listed = run_git(root, "ls-tree", "--full-tree", "--name-only", "-z", sha, "--", *paths)
-    out = {}
-    for path in filter(None, listed.stdout.decode().split("\0")):
-        name = path[len(base):]
-        if name.endswith(endings):
-            blob = run_git(root, "cat-file", "blob", f"{sha}:{path}")
-            if blob.returncode:
-                raise Unreadable(name, path, blob.stderr.decode().strip())
-            out[name] = blob.stdout
+    listed = run_git(root, "ls-tree", "--full-tree", "-z", sha, "--", *paths)
+    out, others = {}, []
+    for line in filter(None, listed.stdout.decode().split("\0")):
+        meta, path = line.split("\t", 1)  # "<mode> <type> <object>\t<path>"
+        mode, name = meta.split(" ", 1)[0], path[len(base):]
+        if not name.endswith(endings):
+            continue
+        if mode not in REGULAR:
+            others.append((name, path, _KINDS.get(mode, f"git mode {mode}")))
+            continue
+        blob = run_git(root, "cat-file", "blob", f"{sha}:{path}")
+        if blob.returncode:
+            raise Unreadable(name, path, blob.stderr.decode().strip())
+        out[name] = blob.stdout
+    if others:
+        raise NotAFile(others)
     return out
+
+
+def history(root: Path, sha: str, names: Sequence[str]) -> list[str]:
+    """The commits on sha's first-parent line that changed any of `names` (files of the
+    project), newest first: the versions those files had, one per commit."""
+    listed = run_git(root, "rev-list", "--first-parent", sha, "--", *names)
+    return listed.stdout.decode().split() if listed.returncode == 0 else []

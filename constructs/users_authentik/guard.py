@@ -3,17 +3,22 @@ leave nobody able to administer Authentik.
 
 Deleting an Authentik user deletes its passkeys and TOTP devices; a bad merge that empties
 users.json would lock the organisation out. So `python3 main.py` (synth and check, which
-pre-commit runs) compares users.json with the last commit (git HEAD, or --base REF) and
-refuses a change that removes more than
+pre-commit runs) compares users.json and settings.json with the last commit (git HEAD, or
+--base REF) and refuses a change that removes more than
 
     allowance = max(max_removals, floor(max_removal_percent% of the users at the base))
 
-users (settings.json "offboarding"; defaults 3 and 10), unless users.json names every one
-of them in "offboarding": {"allow_removal": [...]}: a deliberate override that is
-committed with the removal, so it stays in the history. Destroys are counted once, by
-changes.planned_user_destroys, which `main.py diff` uses too.
+users (settings.json "offboarding"; defaults 3 and 10; the stricter of the base's and the
+change's values, so raising them takes effect from the next change), unless users.json
+names every one of them in "offboarding": {"allow_removal": [...]}: a deliberate override
+that is committed with the removal, so it stays in the history. It also refuses a change
+after which no admin of the base is still an active admin (a handover takes two changes).
+Destroys are counted once, by changes.planned_user_destroys, which `main.py diff` uses too.
 
-No git, no commit yet, or no users.json at HEAD: nothing to compare, the guard passes.
+No git, no commit yet, or no users.json ever: nothing to compare, the guard passes. A
+committed users.json that cannot be read as users (not JSON, a link, deleted) does not
+switch it off: at HEAD it compares with the newest version that can be read
+(revision.last_readable); an explicit --base must be readable (docs/offboarding.md).
 """
 
 from __future__ import annotations
@@ -24,11 +29,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .changes import planned_user_destroys
+from .changes import SettingChange, planned_user_destroys, setting_changes
 from .check import lockout_problem
 from .model import Directory
 from .problems import Problem, where
-from .revision import NoRevision, load_revision, read_files, unchanged
+from .revision import NoRevision, Revision, last_readable, load_revision, read_files, unchanged
 from .settings import OffboardingSettings, Settings
 
 FILE = "users.json"
@@ -51,19 +56,34 @@ class Verdict:
     problems: tuple[Problem, ...]
 
 
-def judge(base: Directory, head: Directory, settings: OffboardingSettings, ref: str = "HEAD") -> Verdict:
+def limits(base: Settings | None, head: Settings) -> OffboardingSettings:
+    """The removal limits a change is judged by: the stricter of the base's and its own, so
+    a change cannot raise them and use the raised ones at once."""
+    if base is None:
+        return head.offboarding
+    return OffboardingSettings(min(base.offboarding.max_removals, head.offboarding.max_removals),
+                               min(base.offboarding.max_removal_percent, head.offboarding.max_removal_percent))
+
+
+def judge(base: Directory, head: Directory, settings: Settings, ref: str = "HEAD",
+          base_settings: Settings | None = None) -> Verdict:
+    """settings: the change's; base_settings: those at ref (None: unknown, the change's apply)."""
     removed = planned_user_destroys(base, head)
-    allowed = removal_allowance(len(base.users), settings)
+    offboarding = limits(base_settings, settings)
+    allowed = removal_allowance(len(base.users), offboarding)
     problems: list[Problem] = []
     unlisted = [name for name in removed if name not in head.allow_removal]
     if len(removed) > allowed and unlisted:
         listing = json.dumps(list(removed), ensure_ascii=False)
+        stricter = offboarding != settings.offboarding
         problems.append(Problem(
             FILE, "users",
             f"this change removes {len(removed)} of the {len(base.users)} users at {ref} "
             f"({', '.join(removed)}), more than the {allowed} one change may remove without an override "
-            f"(settings.json offboarding: max_removals {settings.max_removals}, max_removal_percent "
-            f"{settings.max_removal_percent:g}); deleting an account deletes its passkeys and TOTP devices"
+            f"(settings.json offboarding: max_removals {offboarding.max_removals}, max_removal_percent "
+            f"{offboarding.max_removal_percent:g}"
+            + (f", the limits at {ref}: limits this change raises apply from the next change" if stricter else "")
+            + "); deleting an account deletes its passkeys and TOTP devices"
             + (f"; offboarding.allow_removal does not name {', '.join(unlisted)}"
                if head.allow_removal else ""),
             f'if this is intended, name exactly these users in users.json: "offboarding": {{"allow_removal": {listing}}}; '
@@ -76,7 +96,51 @@ def judge(base: Directory, head: Directory, settings: OffboardingSettings, ref: 
                              f'remove "{name}" from allow_removal: the list names only the users this change '
                              "removes, and is emptied in the next change")
                      for name in head.allow_removal if name not in removed]
+    problems += handover_problems(base, head, ref)
     return Verdict(removed, len(base.users), allowed, len(removed) > allowed and not unlisted, tuple(problems))
+
+
+def handover_problems(base: Directory, head: Directory, ref: str) -> list[Problem]:
+    """At least one active admin at ref must still be one: a new account has no password or
+    passkey until its owner enrolls, and a renamed username is a new account (the old one is
+    destroyed with its passkeys), so replacing every admin in one change can lock them all
+    out. (No active admin left at all is check.lockout_problem's, explained by explain_lockout.)"""
+    before = [u.username for u in base.admins if u.active]
+    after = {u.username: u for u in head.users}
+    left = sorted(name for name, u in after.items() if u.is_admin and u.active)
+    if not before or not left or any(name in left for name in before):
+        return []
+    what = ", ".join(_fate(name, after[name].active if name in after else None) for name in before)
+    them = f"the only active admin at {ref}" if len(before) == 1 else f"the {len(before)} active admins at {ref}"
+    new = [name for name in left if name not in {u.username for u in base.users}]
+    return [Problem(
+        FILE, "users",
+        f"this change {what}: {them}; the admins it leaves ({', '.join(left)}) are not admins at {ref}"
+        + (f" ({', '.join(new)} not even an account yet: no password, no passkey)" if new else "")
+        + "; should they not get in, nobody but the break-glass account could administer Authentik",
+        f'hand over in two changes: first make {left[0]} an admin and keep {" or ".join(before)} '
+        "(let them sign in and register a passkey), then retire the old admin in a later change")]
+
+
+def _fate(name: str, active: bool | None) -> str:
+    """What a change did to an admin: active None means the user is gone."""
+    return f"removes {name}" if active is None else f"suspends {name}" if not active else f"takes is_admin from {name}"
+
+
+def settings_notes(changes: tuple[SettingChange, ...], base: Directory, ref: str) -> list[str]:
+    """One line per settings change that moves admin rights or loosens the guard (synth, check)."""
+    notes = []
+    for c in changes:
+        if c.key == "users.superuser_group":
+            admins = [u.username for u in base.admins]
+            notes.append(f"note: settings.json changes users.superuser_group from {json.dumps(c.before)} to "
+                         f"{json.dumps(c.after)}: every admin ({', '.join(admins) or 'none at ' + ref}) leaves "
+                         f"{json.dumps(c.before)} and joins {json.dumps(c.after)}, and has admin rights only "
+                         "if that group is a superuser group in Authentik")
+        else:
+            notes.append(f"note: settings.json raises {c.key} from {c.before:g} to {c.after:g}; this change is "
+                         f"still judged by the limit at {ref}, the raised one applies from the next change")
+    return notes
 
 
 def explain_lockout(problems: list[Problem], base: Directory, document: Any, ref: str) -> list[Problem]:
@@ -88,15 +152,8 @@ def explain_lockout(problems: list[Problem], base: Directory, document: Any, ref
         return problems
     entries = document.get("users") if isinstance(document, dict) else None
     entries = entries if isinstance(entries, dict) else {}
-    what = []
-    for name in admins:
-        entry = entries.get(name)
-        if not isinstance(entry, dict):
-            what.append(f"removes {name}")
-        elif entry.get("active", True) is not True:
-            what.append(f"suspends {name}")
-        else:
-            what.append(f"takes is_admin from {name}")
+    what = [_fate(name, entry.get("active", True) is True if isinstance(entry := entries.get(name), dict) else None)
+            for name in admins]
     them = f"the only active admin at {ref}" if len(admins) == 1 else f"the {len(admins)} active admins at {ref}"
     clear = Problem(FILE, "users",
                     f"this change {', '.join(what)}: {them}; it would leave nobody but the break-glass "
@@ -109,21 +166,46 @@ def explain_lockout(problems: list[Problem], base: Directory, document: Any, ref
 def guard(root: Path, ref: str | None, head: Directory | None, settings: Settings | None,
           problems: list[Problem], document: Any) -> tuple[list[Problem], list[str]]:
     """For synth and check: (problems, notes); document is users.json as parsed. `ref` None
-    means HEAD, where having nothing to compare with (no git, no commit) is fine; an explicit
-    --base must exist."""
+    means HEAD, where having nothing to compare with (no git, no commit) is fine, and a
+    version that cannot be read is replaced by the newest one that can; an explicit --base
+    must exist and be readable."""
     if head is None and lockout_problem(FILE) not in problems:
         return problems, []  # the input has other problems: fix those first
+    name = ref or "HEAD"
     try:
-        files = read_files(root, ref or "HEAD")
+        files = read_files(root, name)
     except NoRevision as missing:
-        return (problems if ref is None and missing.no_git else problems + [missing.problem]), []
+        return (problems if ref is None and missing.no_git else problems + missing.problems), []
     if head is not None and unchanged(root, files):
         return problems, []  # nothing changed (a clean checkout, CI): no need to load it twice
-    base, _ = load_revision(root, ref or "HEAD", files, check=False)
-    if base is None:
-        return problems, [f"note: users.json at {ref or 'HEAD'} is not valid, so the removal guard "
-                          "had nothing to compare with (`python3 main.py diff` shows why)"]
-    problems = explain_lockout(problems, base, document, ref or "HEAD")
+    base, notes = load_revision(root, name, files, check=False), []
+    deleted = "users.json" not in files  # or never there: last_readable tells
+    earlier = last_readable(root, name) if base.directory is None or deleted else None
+    if base.directory is None or earlier is not None:
+        if ref is not None:
+            return problems + [_unreadable(name, base, earlier)], []
+        if earlier is None:
+            return problems, ["note: users.json at HEAD cannot be read as users, nor any earlier version, so "
+                              "the removal guard had nothing to compare with (`python3 main.py diff` shows why)"]
+        name = earlier.commit[:12]
+        notes.append(f"note: users.json at HEAD {_why(base)}; the removal guard compared with {name}, the "
+                     "newest earlier version that can be read")
+        base = earlier
+    problems = explain_lockout(problems, base.directory, document, name)
     if head is None or settings is None:
-        return problems, []
-    return problems + list(judge(base, head, settings.offboarding, ref or "HEAD").problems), []
+        return problems, notes
+    notes += settings_notes(setting_changes(base.settings, settings), base.directory, name)
+    return problems + list(judge(base.directory, head, settings, name, base.settings).problems), notes
+
+
+def _why(base: Revision) -> str:
+    return "cannot be read as users" if base.directory is None else "is absent, though an earlier commit has one"
+
+
+def _unreadable(ref: str, base: Revision, earlier: Revision | None) -> Problem:
+    fix = (f"compare with the newest commit where it can be read, --base {earlier.commit[:12]}, or restore it there"
+           if earlier is not None else "restore a readable users.json at that revision, or compare with another")
+    why = (f" (`python3 main.py diff --base {ref}` lists why)" if base.directory is None else "")
+    return Problem(f"users.json at {ref}", "(file)",
+                   f"{_why(base)}{why}, so the removal guard has nothing to compare with; an unreadable "
+                   "base must not let a change remove everyone", fix)

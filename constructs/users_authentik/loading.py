@@ -6,6 +6,9 @@ loaded by the same code, so both are read and checked alike.
 
 from __future__ import annotations
 
+import json
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,11 +48,39 @@ class Files:
     problems: list[Problem]  # settings.json's, and users.json's parse problems
 
 
+def not_a_file(path: Path, file: str) -> Problem | None:
+    """A Problem if `path` exists but is not a plain file. A symbolic link (git mode 120000)
+    would make the checks read another file than the one reviewed, or one outside the repo."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return None  # absent: each loader says what that means
+    except OSError as err:
+        return Problem(file, "(file)", f"cannot be read: {err}", "make it a readable UTF-8 text file")
+    if stat.S_ISLNK(mode):
+        target = json.dumps(os.readlink(path))  # ASCII, quoted: the target is the change's text
+        return Problem(file, "(file)", f"is a symbolic link (to {target}), not a file; the checks read "
+                       "only a plain file, so that what is reviewed is what is applied",
+                       f"replace the link by a plain file with the content itself (git shows a link as "
+                       f"mode 120000): rm {file}, then write {file} anew")
+    if not stat.S_ISREG(mode):
+        return Problem(file, "(file)", "is not a plain file (a folder, device or pipe)",
+                       f"make {file} a plain UTF-8 text file")
+    return None
+
+
+def read_settings(paths: Paths) -> SettingsRead:
+    """settings.json -> Settings (defaults if absent), or its problems."""
+    refused = not_a_file(paths.settings, "settings.json")
+    return (None, [refused]) if refused else load_settings(paths.settings)
+
+
 def read(paths: Paths, settings_read: SettingsRead | None = None) -> Files:
-    """settings_read: load_settings(paths.settings), if the caller has read it already
-    (main.py does, to start the stack's synth before users.json is checked)."""
-    settings, problems = settings_read or load_settings(paths.settings)
-    document, parse_problems = load_json(paths.users, "users.json", FREE_FORM)
+    """settings_read: read_settings(paths), if the caller has read it already (main.py
+    does, to start the stack's synth before users.json is checked)."""
+    settings, problems = settings_read or read_settings(paths)
+    refused = not_a_file(paths.users, "users.json")
+    document, parse_problems = (None, [refused]) if refused else load_json(paths.users, "users.json", FREE_FORM)
     return Files(settings, document, problems + parse_problems)
 
 
@@ -68,10 +99,11 @@ def load(paths: Paths) -> tuple[Directory | None, Settings | None, list[Problem]
     return validate(read(paths))
 
 
-def build_unchecked(paths: Paths) -> Directory | None:
-    """The model of files that passed load() when they were committed, built without checking
-    them again (the removal guard, on every synth); None if it cannot be built, or not with
-    the model's types, as a file committed past the checks may not (a number for a name)."""
+def build_unchecked(paths: Paths) -> tuple[Directory, Settings] | None:
+    """The model (and settings) of files that passed load() when they were committed, built
+    without checking them again (the removal guard, on every synth); None if it cannot be
+    built, or not with the model's types, as a file committed past the checks may not (a
+    number for a name)."""
     files = read(paths)
     if files.problems or files.settings is None:
         return None
@@ -81,7 +113,7 @@ def build_unchecked(paths: Paths) -> Directory | None:
         # Not the model's shape. load() then says why, and should the file pass its checks,
         # builds it again and raises: a bug in build_directory is not hidden here.
         return None
-    return directory if _typed(directory) else None
+    return (directory, files.settings) if _typed(directory) else None
 
 
 def _typed(directory: Directory) -> bool:

@@ -1,9 +1,13 @@
 """Plan preview: `python3 main.py plan [--base REF]` shows what Terraform will do after a merge.
 
-1. The base ref's generated/ (default HEAD, read with `git cat-file`) is applied to an empty
-   scratch state: the state tofu-controller holds once REF is live.
+1. The base ref's users.json + settings.json (default HEAD, read with `git cat-file`, checked
+   like the working tree's) are rendered by this checkout's own synth into a scratch dir and
+   applied to an empty scratch state: the state tofu-controller holds once REF is live. No file
+   of the base's generated/ is ever run: it came from git, and Terraform would load any
+   `*.tf.json` or `*_override.tf.json` there, provisioners included (a committed `local-exec`
+   would run on the reviewer's machine). A note says when the committed generated/ differs.
 2. The working tree's users.json + settings.json are synthesized into a temp dir (the repo's
-   generated/ is neither read nor written), and planned against that state.
+   generated/ is neither read as a module nor written), and planned against that state.
 3. Terraform's own `show` of the saved plan is printed (what `kubectl describe terraform` / the
    readable plan shows after the merge), then a one-line summary and, prominently, every
    `authentik_user` the plan would destroy.
@@ -13,10 +17,10 @@ it knows only the provider's schema facts (types, Required/Optional, defaults, e
 ids and other computed values are made up. Nothing touches a cluster or Authentik.
 
 Exit status: 0 planned (with or without changes); 1 Terraform rejected a module, or there is no
-base to plan against (not in a git repo, unknown ref, no commit yet: a Problem, as `check` and
-`diff` report a bad --base); 2 cannot run (no terraform/tofu on PATH, stand-in or its packages
-missing). Input problems in users.json/settings.json are reported (exit 1) before any of this,
-by cli.py.
+base to plan against (not in a git repo, unknown ref, no commit yet, files at the ref that are
+links or cannot be read as users: a Problem, as `check` and `diff` report a bad --base); 2
+cannot run (no terraform/tofu on PATH, stand-in or its packages missing). Input problems in
+users.json/settings.json are reported (exit 1) before any of this, by cli.py.
 """
 
 from __future__ import annotations
@@ -31,11 +35,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Mapping, TextIO
 
-from .gitref import Unreadable, files_at
+from .gitref import NotAFile, Unreadable, files_at
 from .model import Directory
 from .problems import Problem
 from .report import format_problems
-from .revision import NoRevision, resolve_commit
+from .revision import EMPTY, NoRevision, Revision, load_revision, read_files, resolve_commit
 from .settings import Settings
 
 CHECKOUT = Path(__file__).resolve().parents[2]  # the checkout this code runs from
@@ -114,27 +118,45 @@ def summarize(plan: Mapping[str, Any]) -> Summary:
 
 def resolve_ref(root: Path, ref: str) -> str:
     """Full commit id of `ref`; NoRevision, a Problem as check and diff report it, if there is none."""
-    commit = resolve_commit(root, ref, "generated/")
+    commit = resolve_commit(root, ref)
     if commit is None:
-        raise NoRevision(Problem("generated/", f"(git, {ref})",
-                                 "HEAD has no commit yet, so there is no applied generated/ to plan against",
+        raise NoRevision(Problem("users.json", f"(git, {ref})",
+                                 "HEAD has no commit yet, so there is no applied version to plan against",
                                  "commit users.json and generated/ (`python3 main.py` writes it) first"),
                          no_git=False)
     return commit
 
 
-def export_generated(root: Path, commit: str, dest: Path) -> list[str]:
-    """Write the *.tf/*.tf.json files of generated/ at `commit` into dest; their names.
+def base_revision(root: Path, ref: str, commit: str) -> Revision:
+    """users.json + settings.json at commit, as the model: NoRevision if they are refused or
+    cannot be read as users (there is then no base this project could have rendered)."""
+    revision = load_revision(root, ref, read_files(root, commit), check=False)
+    if revision.directory is None:
+        raise NoRevision(revision.problems + [Problem(
+            f"users.json at {ref}", "(file)", "cannot be read as users (above), so there is no base to plan against",
+            "plan against a revision where it can be read: --base <commit>")], no_git=False)
+    return revision
 
-    An empty list means the commit has no generated/ (the base is then an empty state)."""
+
+def committed_differs(root: Path, commit: str, rendered: dict[str, str]) -> bool:
+    """generated/ at commit is not exactly the rendered files (extra, missing, changed, or not
+    plain files). Read as bytes for this note only; never run."""
     try:
-        files = files_at(root, commit, "generated", endings=(".tf", ".tf.json"))
-    except Unreadable as e:
-        raise PlanError(f"cannot read {e.path} at {commit[:12]}: {e.detail}") from None
-    dest.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        (dest / name).write_bytes(data)
-    return sorted(files)
+        committed = files_at(root, commit, "generated")
+    except (NotAFile, Unreadable):
+        return True
+    return committed != {name: text.encode("utf-8") for name, text in rendered.items()}
+
+
+def stale_in_working_tree(generated: Path, rendered: dict[str, str]) -> bool:
+    """The working tree's generated/ is not exactly the rendered files; a link is never followed."""
+    if generated.is_symlink() or not generated.is_dir():
+        return True
+    present = {p.name for p in generated.iterdir() if not p.name.startswith(".")}
+    if present != set(rendered):
+        return True
+    return any((generated / n).is_symlink() or not (generated / n).is_file()
+               or (generated / n).read_bytes() != t.encode("utf-8") for n, t in rendered.items())
 
 
 # --------------------------------------------------------------------------- tools
@@ -172,31 +194,36 @@ def load_standin() -> tuple[ModuleType, ModuleType]:
 class Preview:
     base: str  # the ref as given
     commit: str
-    base_files: list[str]
+    base_files: list[str]  # the rendered files the base state was built from; [] for an empty state
     text: str  # `terraform show` of the saved plan
     plan: dict[str, Any]  # `terraform show -json` of it
     summary: Summary
     stale_generated: bool  # the repo's generated/ differs from a fresh synthesis
+    base_differs: bool = False  # generated/ at the base is not what its users.json renders
 
 
 def make_preview(root: Path, directory: Directory, settings: Settings, base: str = "HEAD") -> Preview:
-    from .synth import render
+    from .synth import ROWS_FILE, STACK_FILE, render, render_rows, render_stack
 
     commit = resolve_ref(root, base)
+    revision = base_revision(root, base, commit)
     binary = find_terraform()
     serve, harness = load_standin()
     files = render(directory, settings)
-    generated = root / "generated"
-    stale = any(not (generated / n).is_file() or (generated / n).read_text(encoding="utf-8") != t
-                for n, t in files.items())
+    stale = stale_in_working_tree(root / "generated", files)
+    # The base is rendered by this checkout's synth; the stack only when its settings differ.
+    base_rendered = {STACK_FILE: files[STACK_FILE] if revision.settings == settings else render_stack(revision.settings),
+                     ROWS_FILE: render_rows(revision.directory)}
+    base_differs = committed_differs(root, commit, base_rendered)
+    base_empty = revision.directory is EMPTY  # no users.json at the base: nothing was applied
 
     with tempfile.TemporaryDirectory(prefix="users-authentik-plan-") as tmp:
         scratch = Path(tmp)
         base_dir, head_dir = scratch / "base", scratch / "working-tree"
-        base_files = export_generated(root, commit, base_dir)
-        head_dir.mkdir()
-        for name, text in files.items():
-            (head_dir / name).write_text(text, encoding="utf-8")
+        for folder, rendered in ((base_dir, {} if base_empty else base_rendered), (head_dir, files)):
+            folder.mkdir()
+            for name, text in rendered.items():
+                (folder / name).write_text(text, encoding="utf-8")
         env = serve.install_standin_provider(scratch / "provider", binary=binary)
         run = harness.TerraformRun(scratch / "workspace", env, binary)
         # The caller's TF_CLI_ARGS*/TF_DATA_DIR/TF_WORKSPACE would reach into this scratch run.
@@ -208,24 +235,30 @@ def make_preview(root: Path, directory: Directory, settings: Settings, base: str
             except harness.TerraformError as e:
                 raise PlanError(f"terraform {what} failed", status=1, detail=e.result.output) from None
 
-        if base_files:
+        if not base_empty:
             run.use_module(base_dir)
-            step(f"init of {base}'s generated/", run.init)
-            step(f"apply of {base}'s generated/ (to build the base state)", run.apply)
+            step(f"init of the module {base}'s users.json gives", run.init)
+            step(f"apply of the module {base}'s users.json gives (to build the base state)", run.apply)
         run.use_module(head_dir)
         step("init of the working tree's module", run.init)
         step("plan of the working tree's module",
              lambda: run.run("plan", "-input=false", "-no-color", "-out=tfplan"))
         text = step("show of the plan", lambda: run.run("show", "-no-color", "tfplan")).stdout
         plan = step("show -json of the plan", lambda: run.show_json("tfplan"))
-    return Preview(base, commit, base_files, text, plan, summarize(plan), stale)
+    return Preview(base, commit, [] if base_empty else sorted(base_rendered), text, plan, summarize(plan),
+                   stale, base_differs)
 
 
 def report(preview: Preview, out: TextIO) -> None:
     short = preview.commit[:12]
-    out.write(f"Plan preview: {preview.base} ({short}) generated/ -> working tree users.json + settings.json\n")
+    out.write(f"Plan preview: {preview.base} ({short}) users.json + settings.json -> working tree's\n")
     if not preview.base_files:
-        out.write(f"Note: {preview.base} has no generated/: planned against an empty state.\n")
+        out.write(f"Note: {preview.base} has no users.json: planned against an empty state.\n")
+    if preview.base_differs:
+        out.write(f"Note: generated/ at {preview.base} is not what its users.json and settings.json give "
+                  "(files added, missing or changed by hand); this preview built the base from those two files "
+                  "and never ran the committed ones. tofu-controller applies the committed files: read "
+                  f"`git diff {short} -- generated/` before trusting the live state to match.\n")
     if preview.stale_generated:
         out.write("Note: generated/ in the working tree is not what users.json gives: run `python3 main.py` "
                   "and commit it (this preview used a fresh synthesis).\n")
@@ -246,7 +279,7 @@ def main(root: Path, directory: Directory, settings: Settings, *, base: str = "H
     try:
         preview = make_preview(root, directory, settings, base)
     except NoRevision as missing:
-        err.write(format_problems([missing.problem], "generated/ (plan writes nothing)"))
+        err.write(format_problems(missing.problems, "generated/ (plan writes nothing)"))
         return 1
     except PlanError as e:
         if e.detail:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from .changes import Changes, compare
+from .changes import Changes, SettingChange, compare
 from .guard import Verdict, explain_lockout, judge
 from .loading import Paths, read, validate
 from .model import Group, User
@@ -33,10 +33,11 @@ def run_diff(root: Path, ref: str, fmt: str, out: TextIO | None = None, err: Tex
     files = read(Paths(root))
     head, settings, problems = validate(files)
     try:
-        base, base_problems = load_revision(root, ref)
+        revision = load_revision(root, ref)
     except NoRevision as missing:
-        err.write(format_problems(problems + [missing.problem], "generated/ (diff writes nothing)"))
+        err.write(format_problems(problems + missing.problems, "generated/ (diff writes nothing)"))
         return 1
+    base, base_problems = revision.directory, revision.problems
     if problems:
         if base is not None:
             problems = explain_lockout(problems, base, files.document, ref)
@@ -47,7 +48,8 @@ def run_diff(root: Path, ref: str, fmt: str, out: TextIO | None = None, err: Tex
         return 1
     if base_problems:  # compared all the same, as the removal guard compares with it
         err.write(base_noted(ref, base_problems))
-    changes, verdict = compare(base, head), judge(base, head, settings.offboarding, ref)
+    changes = compare(base, head, revision.settings, settings)
+    verdict = judge(base, head, settings, ref, revision.settings)
     shown = render_markdown(changes, ref, verdict) if fmt == "markdown" else render_text(changes, ref, verdict)
     # A committed base is read without its checks, so its names may hold escapes or bidi
     # overrides: never raw to a terminal or a PR comment.
@@ -100,8 +102,10 @@ def render_text(changes: Changes, ref: str, verdict: Verdict | None = None) -> s
     if verdict is not None and (verdict.removed or verdict.problems):
         tail = ["", f"Removal guard: {guard_line(verdict)}"]
         tail += [f"  {line}" for p in verdict.problems for line in str(p).splitlines()]
+    settings = _settings_text(changes, ref)
     if changes.empty:
-        return "\n".join([f"{head}: no changes to users or groups."] + tail) + "\n"
+        return "\n".join([f"{head}: no changes to users or groups"
+                          + (f"; {_count_settings(changes)}" if changes.settings else ".")] + settings + tail) + "\n"
     lines = [f"{head}: {summary(changes)}"]
 
     def section(title: str, rows: list[str], note: str = "", count: int | None = None) -> None:
@@ -110,9 +114,10 @@ def render_text(changes: Changes, ref: str, verdict: Verdict | None = None) -> s
                           + (f": {note}" if note else "")] + rows)
 
     if changes.admin:
-        lines += ["", "!! ADMIN RIGHTS CHANGE: review these first !!"]
+        lines += ["", ADMIN_TITLE]
         lines += [f"  {'+ GRANTED ' if a.granted else '- REVOKED '} {a.username:<16} {a.reason}"
                   for a in changes.admin]
+    lines += settings[2:] if changes.admin and changes.superuser_group else settings
     section("Onboarded", [f"  + {u.username:<16} {_who(u)}{_extras(u)}" for u in changes.onboarded])
     section("Adopted", [f"  + {u.username:<16} {adopts(u)}: {_who(u)}{_extras(u)}" for u in changes.adopted],
             ADOPT_NOTE)
@@ -129,6 +134,35 @@ def render_text(changes: Changes, ref: str, verdict: Verdict | None = None) -> s
     groups += [f"  ~ {f.subject:<16} {f.field}: {_value(f.before)} -> {_value(f.after)}" for f in changes.group_fields]
     section("Groups", sorted(groups, key=lambda r: r[4:]))
     return "\n".join(lines + tail) + "\n"
+
+
+ADMIN_TITLE = "!! ADMIN RIGHTS CHANGE: review these first !!"
+
+
+def superuser_line(change: SettingChange) -> str:
+    return (f"settings.json users.superuser_group: {_value(change.before)} -> {_value(change.after)}: every admin "
+            f"leaves {_value(change.before)} and joins {_value(change.after)}; they keep admin rights only if "
+            "that group is a superuser group in Authentik")
+
+
+def limits_note(ref: str) -> str:
+    return f"this change is still judged by the limits at {ref}; the raised ones apply from the next change"
+
+
+def _count_settings(changes: Changes) -> str:
+    n = len(changes.settings)
+    return f"{n} settings change{'s' if n != 1 else ''} to review"
+
+
+def _settings_text(changes: Changes, ref: str) -> list[str]:
+    """The admin box's superuser-group line (first two lines: its title) and the raised limits."""
+    lines = []
+    if changes.superuser_group:
+        lines += ["", ADMIN_TITLE, f"  ! SETTING   {superuser_line(changes.superuser_group)}"]
+    if changes.raised_limits:
+        lines += ["", f"Removal limits raised ({len(changes.raised_limits)}): {limits_note(ref)}"]
+        lines += [f"  ~ settings.json {c.key}: {c.before:g} -> {c.after:g}" for c in changes.raised_limits]
+    return lines
 
 
 def _who(user: User) -> str:
@@ -167,6 +201,14 @@ def _flat(text: str) -> str:
 
 # --- Markdown ----------------------------------------------------------------------------
 
+def _settings_markdown(changes: Changes, ref: str) -> list[str]:
+    if not changes.raised_limits:
+        return []
+    lines = [f"#### Removal limits raised ({len(changes.raised_limits)})", "", _sentence(_md(limits_note(ref))), ""]
+    lines += [f"- `settings.json` `{c.key}`: {c.before:g} → {c.after:g}" for c in changes.raised_limits]
+    return lines + [""]
+
+
 def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None) -> str:
     lines = [f"### users.json: `{_code(ref)}` → working tree", ""]
     tail = []
@@ -178,14 +220,19 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None) 
         else:
             tail += [_md(guard_line(verdict))]
         tail.append("")
-    if changes.empty:
+    settings = _settings_markdown(changes, ref)
+    if changes.empty and not changes.settings:
         return "\n".join(lines + ["No changes to users or groups.", ""] + tail)
-    lines += [f"**{summary(changes)}**", ""]
-    if changes.admin:
+    lines += [f"**{summary(changes)}**" if not changes.empty
+              else f"**No changes to users or groups; {_count_settings(changes)}**", ""]
+    if changes.admin or changes.superuser_group:
         lines += ["> [!WARNING]", "> **Admin rights change: review these first**", ">"]
+        if changes.superuser_group:
+            lines.append(f"> - **{_md(superuser_line(changes.superuser_group))}**")
         lines += [f"> - **{'granted to' if a.granted else 'revoked from'}** `{a.username}` ({_md(a.reason)})"
                   for a in changes.admin]
         lines.append("")
+    lines += settings
 
     def table(title: str, header: list[str], rows: list[list[str]], note: str = "",
               count: int | None = None) -> None:

@@ -1,38 +1,54 @@
 """users.json (with settings.json) as committed at a git revision, loaded by the same code
-as the working tree's copy (loading.py), for `main.py diff` and the removal guard.
+as the working tree's copy (loading.py), for `main.py diff`, `main.py plan` and the removal
+guard.
 
 A users.json that is absent at the revision is an empty directory (nobody existed yet);
-so is a repository without commits, when the revision asked for is HEAD. Git is read by
-gitref.py, so the project may live in a sub-folder of a repo.
+so is a repository without commits, when the revision asked for is HEAD. A users.json or
+settings.json that git holds as a symbolic link (or anything but a plain file) is refused:
+its blob is the link's target, not the file. Git is read by gitref.py, so the project may
+live in a sub-folder of a repo.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from .gitref import Missing, Unreadable, files_at, resolve
-from .loading import Paths, build_unchecked, load
+from .gitref import Missing, NotAFile, Unreadable, files_at, history, resolve
+from .loading import Paths, build_unchecked, load, read_settings
 from .model import Directory
 from .problems import Problem
+from .settings import Settings
 
 FILES = ("users.json", "settings.json")
 EMPTY = Directory(users=(), groups=())
 
 
 class NoRevision(Exception):
-    """There is nothing at `ref` to compare with (no git, not a repo, unknown ref)."""
+    """There is nothing at `ref` to compare with (no git, not a repo, unknown ref), or the
+    files there are refused (not plain files, not readable by git)."""
 
-    def __init__(self, problem: Problem, *, no_git: bool):
-        super().__init__(problem.problem)
-        self.problem = problem
+    def __init__(self, problems: Problem | list[Problem], *, no_git: bool):
+        self.problems = [problems] if isinstance(problems, Problem) else list(problems)
+        super().__init__("; ".join(p.problem for p in self.problems))
         self.no_git = no_git  # not a git checkout at all (as opposed to a bad ref)
+
+
+@dataclass(frozen=True)
+class Revision:
+    """users.json and settings.json at a revision, as far as they can be read as users."""
+
+    directory: Directory | None  # None: the files cannot be read as users (`problems` say why)
+    settings: Settings | None  # the revision's settings; None with directory None
+    problems: list[Problem]  # what the checks find, each naming e.g. "users.json at HEAD"
+    commit: str | None = None  # set by last_readable
 
 
 def resolve_commit(root: Path, ref: str, file: str = "users.json") -> str | None:
     """The commit ref names; None if ref is HEAD and there is no commit yet. Else NoRevision,
-    whose Problem names `file`, what is read at ref (plan.py reads generated/)."""
+    whose Problem names `file`, what is read at ref."""
     def fail(problem: str, fix: str, *, no_git: bool = False) -> NoRevision:
         return NoRevision(Problem(file, f"(git, {ref})", problem, fix), no_git=no_git)
 
@@ -55,7 +71,8 @@ def resolve_commit(root: Path, ref: str, file: str = "users.json") -> str | None
 
 
 def read_files(root: Path, ref: str) -> dict[str, bytes]:
-    """The bytes of users.json and settings.json at ref (a file absent there is left out)."""
+    """The bytes of users.json and settings.json at ref (a file absent there is left out).
+    NoRevision if there is no ref, or if either is not a plain file there (every one at once)."""
     sha = resolve_commit(root, ref)
     if sha is None:
         return {}  # no commit yet: everything is new
@@ -64,18 +81,33 @@ def read_files(root: Path, ref: str) -> dict[str, bytes]:
     except Unreadable as e:
         raise NoRevision(Problem("users.json", f"(git, {ref})", f"git could not read {e.name}: {e.detail}",
                                  "check the repository with `git fsck`"), no_git=False) from None
+    except NotAFile as e:
+        earlier = last_readable(root, ref)
+        compare = (f"`python3 main.py check --base {earlier.commit[:12]}` (the newest commit where it "
+                   "is a readable file) checks the repair" if earlier and earlier.commit else
+                   "`git log -- users.json settings.json` shows its history")
+        raise NoRevision([Problem(f"{name} at {ref}", "(file)",
+                                  f"is {kind} in git, not a file, so there is nothing to compare with "
+                                  "(and the checks refuse such a file in the working tree)",
+                                  f"a maintainer restores {name} as a plain file and commits that repair "
+                                  f"alone; {compare}")
+                          for name, _path, kind in e.entries], no_git=False) from None
 
 
 def unchanged(root: Path, files: dict[str, bytes]) -> bool:
-    """The working tree's users.json and settings.json are byte for byte the ones at ref."""
-    return all(((root / name).read_bytes() if (root / name).is_file() else None) == files.get(name)
-               for name in FILES)
+    """The working tree's users.json and settings.json are byte for byte the ones at ref
+    (a symbolic link never is: it is refused, not followed)."""
+    def current(name: str) -> bytes | None:
+        path = root / name
+        return path.read_bytes() if path.is_file() and not path.is_symlink() else None
+    return all(current(name) == files.get(name) for name in FILES)
 
 
 def load_revision(root: Path, ref: str, files: dict[str, bytes] | None = None, *,
-                  check: bool = True) -> tuple[Directory | None, list[Problem]]:
-    """The model of users.json at ref (None: nothing to compare with) and its problems, each
-    naming the file as `users.json at <ref>`. Raises NoRevision if there is no ref to read.
+                  check: bool = True) -> Revision:
+    """The model of users.json at ref (directory None: nothing to compare with) and its
+    problems, each naming the file as `users.json at <ref>`. Raises NoRevision if there is
+    no ref to read, or its files are refused.
 
     A committed file passed the checks when it was committed, so its model is built without
     them (loading.build_unchecked): only a file it cannot be built from (committed past the
@@ -83,17 +115,40 @@ def load_revision(root: Path, ref: str, files: dict[str, bytes] | None = None, *
     the same version. check=False (the guard, on every synth) skips the full check of a file
     that builds (0.06 s instead of 0.13 s at 10,000 users); diff lists its problems."""
     files = read_files(root, ref) if files is None else files
-    if "users.json" not in files:
-        return EMPTY, []
     with tempfile.TemporaryDirectory(prefix="users-authentik-base-") as tmp:
         for name, data in files.items():
             (Path(tmp) / name).write_bytes(data)
         paths = Paths(Path(tmp))
-        if not check:
-            directory = build_unchecked(paths)
-            if directory is not None:
-                return directory, []
-        directory, _settings, problems = load(paths)
+        if "users.json" not in files:
+            settings = read_settings(paths)[0]  # nobody existed yet; the settings may, or not
+            return Revision(EMPTY, settings or Settings.defaults(), [])
+        built = build_unchecked(paths) if not check else None
+        if built is not None:
+            return Revision(*built, [])
+        directory, settings, problems = load(paths)
         if directory is None and check:
-            directory = build_unchecked(paths)  # committed with problems, but readable
-    return directory, [dataclasses.replace(p, file=f"{p.file} at {ref}") for p in problems]
+            built = build_unchecked(paths)  # committed with problems, but readable
+            directory, settings = built if built is not None else (None, None)
+    return Revision(directory, settings, [dataclasses.replace(p, file=f"{p.file} at {ref}") for p in problems])
+
+
+def last_readable(root: Path, ref: str) -> Revision | None:
+    """The newest version of users.json and settings.json on ref's first-parent line (ref's
+    own included) that can be read as users, with its commit; None if there is none (there
+    was never a users.json, or none that can be read: nobody was ever provisioned from
+    one). What the removal guard compares with when the version at HEAD cannot be read,
+    so that committing a broken, linked or deleted users.json cannot switch the guard off."""
+    sha = resolve_commit(root, ref)
+    if sha is None:
+        return None
+    for commit in history(root, sha, FILES):
+        try:
+            files = files_at(root, commit, FILES)
+        except (NotAFile, Unreadable):
+            continue
+        if "users.json" not in files:
+            continue  # deleted in this commit: the version before it is the one that was applied
+        found = load_revision(root, commit, files, check=False)
+        if found.directory is not None:
+            return dataclasses.replace(found, commit=commit)
+    return None
