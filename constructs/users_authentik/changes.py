@@ -48,6 +48,15 @@ class SettingChange:
 
 
 @dataclass(frozen=True)
+class AccessChange:
+    """Someone gains or loses NetBird sign-in (active and in a group marked "netbird")."""
+
+    username: str
+    granted: bool
+    reason: str
+
+
+@dataclass(frozen=True)
 class Changes:
     onboarded: tuple[User, ...]  # new entries created in Authentik
     adopted: tuple[User, ...]  # new entries taking over an existing account (authentik_id)
@@ -63,13 +72,14 @@ class Changes:
     group_fields: tuple[FieldChange, ...]
     base_users: int  # how many users there were before
     settings: tuple[SettingChange, ...] = ()  # setting_changes(): listed apart from users and groups
+    netbird: tuple[AccessChange, ...] = ()  # NetBird sign-in granted or revoked
 
     @property
     def empty(self) -> bool:
         """No change to users or groups (settings changes are listed on their own)."""
         return not any((self.onboarded, self.adopted, self.offboarded, self.suspended, self.reactivated,
                         self.admin, self.fields, self.memberships, self.groups_created, self.groups_adopted,
-                        self.groups_deleted, self.group_fields))
+                        self.groups_deleted, self.group_fields, self.netbird))
 
     @property
     def superuser_group(self) -> SettingChange | None:
@@ -86,7 +96,7 @@ class Changes:
 
 
 USER_FIELDS = ("name", "email", "path", "is_admin", "authentik_id")
-GROUP_FIELDS = ("attributes", "authentik_id")
+GROUP_FIELDS = ("attributes", "authentik_id", "netbird")
 
 
 def planned_user_destroys(base: Directory, head: Directory) -> tuple[str, ...]:
@@ -161,7 +171,31 @@ def compare(base: Directory, head: Directory, base_settings: Settings | None = N
                            for f in GROUP_FIELDS
                            if getattr(groups_before[n], f) != getattr(groups_after[n], f)),
         base_users=len(base.users),
-        settings=setting_changes(base_settings, head_settings))
+        settings=setting_changes(base_settings, head_settings),
+        netbird=netbird_access_changes(base, head))
+
+
+def netbird_access_changes(base: Directory, head: Directory) -> tuple[AccessChange, ...]:
+    before = {u.username: u for u in base.users}
+    after = {u.username: u for u in head.users}
+    out = []
+    for name in sorted(before.keys() | after.keys()):
+        b, h = before.get(name), after.get(name)
+        had = b is not None and base.netbird_access(b)
+        has = h is not None and head.netbird_access(h)
+        if had == has:
+            continue
+        if b is None or h is None:
+            why = "new user" if b is None else "offboarded"
+        elif b.active != h.active:
+            why = "re-activated" if h.active else "suspended"
+        else:
+            now, then = set(h.groups) & head.netbird_groups, set(b.groups) & base.netbird_groups
+            gained, lost = sorted(now - then), sorted(then - now)
+            why = "NetBird groups: " + "; ".join(([f"+{', '.join(gained)}"] if gained else [])
+                                                + ([f"-{', '.join(lost)}"] if lost else []))
+        out.append(AccessChange(name, has, why))
+    return tuple(sorted(out, key=lambda a: (not a.granted, a.username)))
 
 
 def _admin(user: User) -> bool:

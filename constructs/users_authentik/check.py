@@ -42,6 +42,7 @@ def check_users(data: Any, settings: Settings, file: str) -> list[Problem]:
     problems += _allowed_but_present(data.get("offboarding"), users, file)
     problems += _groups(users, declared, settings.users.superuser_group, file)
     problems += _duplicate_ids(users, declared or {}, file)
+    problems += _netbird(users, declared or {}, settings, file)
     return sorted(set(problems))
 
 
@@ -226,3 +227,31 @@ def _group_clashes(users: dict[str, dict], declared: dict | None, superuser_grou
     return [p for p in _clashes(ordered, lambda g: names.get(g, ""), "group",
                                 "NetBird and a reader would take both for one group",
                                 "use one name per group, written the same way everywhere", file)]
+
+
+def _netbird(users: dict[str, dict], declared: dict, settings: Settings, file: str) -> list[Problem]:
+    """With NetBird enabled, someone must be able to sign in to it (as with admins), and the
+    IdP manager's service account, which the module owns outside users.json, is nobody's name."""
+    netbird = settings.netbird
+    if not netbird.enabled:
+        return []
+    problems = []
+    marked = {name for name, meta in declared.items() if isinstance(meta, dict) and meta.get("netbird") is True}
+    if not any(u.get("active", True) is True and isinstance(u.get("groups"), list)
+               and not marked.isdisjoint(g for g in u["groups"] if isinstance(g, str))
+               for u in users.values()):
+        problems.append(netbird_lockout_problem(file))
+    if netbird.idp_manager:
+        problems += [Problem(file, where("users", name),
+                             f'"{name}" is the NetBird IdP manager\'s service account (settings.json '
+                             "netbird.service_account), which the module owns outside users.json",
+                             "rename this user, or choose another netbird.service_account")
+                     for name in users if name.casefold() == netbird.service_account.casefold()]
+    return problems
+
+
+def netbird_lockout_problem(file: str) -> Problem:
+    """Also looked for by guard.py, which explains it when a change causes it."""
+    return Problem(file, "groups", 'settings.json enables NetBird, but no active user is in a group with "netbird": true; '
+                                   "applying this would leave nobody able to sign in to NetBird",
+                   'mark a group "netbird": true in the top-level "groups" and keep at least one active user in it')

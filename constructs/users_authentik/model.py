@@ -26,6 +26,7 @@ class Group:
     name: str
     attributes: str  # JSON text, as the provider takes it; keys sorted
     authentik_id: str | None = None  # adopt this existing group (UUID, lower case)
+    netbird: bool = False  # a NetBird group: its members may sign in to NetBird (netbird.py)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,15 @@ class Directory:
     @property
     def admins(self) -> tuple[User, ...]:
         return tuple(u for u in self.users if u.is_admin)
+
+    @property
+    def netbird_groups(self) -> frozenset[str]:
+        return frozenset(g.name for g in self.groups if g.netbird)
+
+    def netbird_access(self, user: User) -> bool:
+        """Whether the user may sign in to NetBird (when settings enable it): active and in a
+        group marked "netbird"."""
+        return user.active and not self.netbird_groups.isdisjoint(user.groups)
 
 
 # Go's encoding/json (the provider's) escapes these; writing them the same way keeps a
@@ -65,7 +75,8 @@ def build_directory(data: dict[str, Any], settings: Settings) -> Directory:
         declared = {g: {} for u in users for g in u.groups}
     groups = tuple(
         Group(name=name, attributes=provider_json(meta.get("attributes", {})),
-              authentik_id=meta["authentik_id"].lower() if "authentik_id" in meta else None)
+              authentik_id=meta["authentik_id"].lower() if "authentik_id" in meta else None,
+              netbird=meta.get("netbird", False))
         for name, meta in sorted(declared.items()))
     return Directory(users=users, groups=groups,
                      allow_removal=tuple(sorted(data.get("offboarding", {}).get("allow_removal", []))))

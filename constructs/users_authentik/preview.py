@@ -86,7 +86,9 @@ def summary(changes: Changes) -> str:
              (len(changes.changed_users), "changed")]
     text = ", ".join(f"{n} {what}" for n, what in parts)
     admin = len(changes.admin)
-    return text + (f"; {admin} admin change{'s' if admin != 1 else ''}" if admin else "")
+    netbird = len(changes.netbird)
+    return (text + (f"; {admin} admin change{'s' if admin != 1 else ''}" if admin else "")
+            + (f"; {netbird} NetBird access change{'s' if netbird != 1 else ''}" if netbird else ""))
 
 
 def guard_line(verdict: Verdict) -> str:
@@ -118,6 +120,8 @@ def render_text(changes: Changes, ref: str, verdict: Verdict | None = None) -> s
         lines += [f"  {'+ GRANTED ' if a.granted else '- REVOKED '} {a.username:<16} {a.reason}"
                   for a in changes.admin]
     lines += settings[2:] if changes.admin and changes.superuser_group else settings
+    section("NetBird access", [f"  {'+' if a.granted else '-'} {a.username} {'gains' if a.granted else 'loses'} "
+                               f"NetBird access ({a.reason})" for a in changes.netbird])
     section("Onboarded", [f"  + {u.username:<16} {_who(u)}{_extras(u)}" for u in changes.onboarded])
     section("Adopted", [f"  + {u.username:<16} {adopts(u)}: {_who(u)}{_extras(u)}" for u in changes.adopted],
             ADOPT_NOTE)
@@ -248,6 +252,11 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None) 
     def person(u: User) -> list[str]:
         return [f"`{u.username}`", _md(u.name), _md(u.email)]
 
+    if changes.netbird:
+        lines += ["#### NetBird access", ""]
+        lines += [f"- `{a.username}` **{'gains' if a.granted else 'loses'}** NetBird access ({_md(a.reason)})"
+                  for a in changes.netbird]
+        lines.append("")
     table("Onboarded", ["User", "Name", "Email", "Groups", "Notes"],
           [person(u) + [_md(", ".join(u.groups)), _md("; ".join(_notes(u)))] for u in changes.onboarded])
     table("Adopted", ["User", "Name", "Email", "Groups", "Notes"],

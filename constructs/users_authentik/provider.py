@@ -65,7 +65,8 @@ class _Element:
     ADDRESS_PREFIX: ClassVar[str] = ""
 
     def __init__(self, scope: Construct, name: str, config: Any, *, for_each: Expr | None = None,
-                 ignore_changes: tuple[str, ...] = (), preconditions: tuple["Precondition", ...] = ()):
+                 ignore_changes: tuple[str, ...] = (), preconditions: tuple["Precondition", ...] = (),
+                 prevent_destroy: bool = False):
         if not isinstance(config, self.CONFIG):
             raise TypeError(f"{type(self).__name__} takes a {self.CONFIG.__name__}")
         self._attrs = _attributes(config)
@@ -85,6 +86,8 @@ class _Element:
         if preconditions:
             jsii.invoke(self, "addOverride", ["lifecycle.precondition", [
                 {"condition": p.condition, "error_message": p.error_message} for p in preconditions]])
+        if prevent_destroy:
+            jsii.invoke(self, "addOverride", ["lifecycle.prevent_destroy", True])
 
     def _synthesize_attributes(self) -> dict[str, Any]:
         return self._attrs
@@ -234,9 +237,13 @@ class PolicyExpression(Resource):
 
 @dataclass(frozen=True)
 class PolicyBindingConfig:
-    target: Str  # a flow-stage binding's id: policies bind to bindings, not stages
+    # A flow-stage binding's id (policies bind to bindings, not stages), an application's
+    # uuid, or an application entitlement's id.
+    target: Str
     order: Num
     policy: Str | None = None
+    group: Str | None = None  # bind a group (its uuid) instead of a policy
+    user: Num | None = None  # bind a user (its pk) instead of a policy
     failure_result: Bool | None = None
     negate: Bool | None = None
     timeout: Num | None = None
@@ -427,3 +434,90 @@ class BrandConfig:
 class Brand(Resource):
     TYPE = "authentik_brand"
     CONFIG = BrandConfig
+
+
+# --- applications (NetBird, netbird.py) -----------------------------------------
+
+@dataclass(frozen=True)
+class ProviderOauth2Config:
+    name: Str
+    client_id: Str
+    authorization_flow: Str  # flow uuid
+    invalidation_flow: Str  # flow uuid
+    client_type: Str | None = None
+    allowed_redirect_uris: list[dict[str, str]] | None = None  # [{"matching_mode", "url"}]
+    signing_key: Str | None = None  # certificate-key pair id
+    property_mappings: StrList | None = None  # scope mapping ids
+    grant_types: StrList | None = None
+    include_claims_in_id_token: Bool | None = None
+    access_code_validity: Str | None = None
+    sub_mode: Str | None = None
+
+
+class ProviderOauth2(Resource):
+    TYPE = "authentik_provider_oauth2"
+    CONFIG = ProviderOauth2Config
+
+
+@dataclass(frozen=True)
+class ApplicationConfig:
+    name: Str
+    slug: Str
+    protocol_provider: Num | None = None  # the provider's id
+    policy_engine_mode: Str | None = None
+    meta_launch_url: Str | None = None
+
+
+class Application(Resource):
+    """Referenced by `uuid` (bindings and entitlements target it)."""
+    TYPE = "authentik_application"
+    CONFIG = ApplicationConfig
+
+
+@dataclass(frozen=True)
+class ApplicationEntitlementConfig:
+    name: Str
+    application: Str  # application uuid
+
+
+class ApplicationEntitlement(Resource):
+    TYPE = "authentik_application_entitlement"
+    CONFIG = ApplicationEntitlementConfig
+
+
+@dataclass(frozen=True)
+class TokenConfig:
+    identifier: Str
+    user: Num  # user pk
+    intent: Str | None = None
+    description: Str | None = None
+    expiring: Bool | None = None
+    retrieve_key: Bool | None = None  # makes `key` readable (an output, never a file)
+
+
+class Token(Resource):
+    TYPE = "authentik_token"
+    CONFIG = TokenConfig
+
+
+@dataclass(frozen=True)
+class DataCertificateKeyPairConfig:
+    name: Str
+    fetch_certificate: Bool | None = None
+    fetch_key: Bool | None = None
+
+
+class DataCertificateKeyPair(DataSource):
+    TYPE = "authentik_certificate_key_pair"
+    CONFIG = DataCertificateKeyPairConfig
+
+
+@dataclass(frozen=True)
+class DataPropertyMappingProviderScopeConfig:
+    managed_list: StrList
+
+
+class DataPropertyMappingProviderScope(DataSource):
+    """Looks up Authentik's own scope mappings by their `managed` ids; `ids` lists them."""
+    TYPE = "authentik_property_mapping_provider_scope"
+    CONFIG = DataPropertyMappingProviderScopeConfig

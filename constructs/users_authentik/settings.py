@@ -83,6 +83,31 @@ class OffboardingSettings:
 
 
 @dataclass(frozen=True)
+class RedirectUri:
+    url: str
+    matching_mode: str  # strict | regex
+
+
+@dataclass(frozen=True)
+class NetBirdSettings:
+    enabled: bool
+    mode: str  # connector | idp_manager
+    name: str
+    slug: str
+    client_id: str
+    redirect_uris: tuple[RedirectUri, ...]
+    launch_url: str | None
+    signing_key: str
+    authorization_flow: str
+    invalidation_flow: str
+    service_account: str
+
+    @property
+    def idp_manager(self) -> bool:
+        return self.enabled and self.mode == "idp_manager"
+
+
+@dataclass(frozen=True)
 class Settings:
     provider: ProviderSettings
     users: UserSettings
@@ -91,6 +116,7 @@ class Settings:
     session: SessionSettings
     email: EmailSettings
     offboarding: OffboardingSettings
+    netbird: NetBirdSettings
 
     @classmethod
     def defaults(cls) -> "Settings":
@@ -120,7 +146,13 @@ def _build(data: dict[str, Any]) -> Settings:
             key: FlowSettings(**value) for key, value in flows.items() if key != "name_prefix"}),
         session=SessionSettings(**data["session"]),
         email=EmailSettings(**data["email"]),
-        offboarding=OffboardingSettings(**data["offboarding"]))
+        offboarding=OffboardingSettings(**data["offboarding"]),
+        netbird=_netbird(data["netbird"]))
+
+
+def _netbird(data: dict[str, Any]) -> NetBirdSettings:
+    uris = tuple(RedirectUri(u["url"], u.get("matching_mode", "strict")) for u in data["redirect_uris"])
+    return NetBirdSettings(**{**data, "redirect_uris": uris})
 
 
 def _check_meaning(settings: Settings, file: str) -> list[Problem]:

@@ -1,4 +1,4 @@
-"""The stack: provider, groups, users, flows, brand, outputs. Built from settings only; the per-user
+"""The stack: provider, groups, users, flows, brand, NetBird (when enabled), outputs. Built from settings only; the per-user
 rows are written beside it as locals (synth.py), so its size never grows with users.json."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from .brand import SignInBrand
 from .flows import Authentication
 from .groups import Groups
 from .literal import literal_settings
+from .netbird import NetBird
 from .provider import App, AuthentikProvider, TerraformOutput, TerraformStack
 from .settings import Settings
 from .users import Users
@@ -24,6 +25,9 @@ class UsersAuthentikStack(TerraformStack):
         self.users = Users(self, "directory-users", groups=self.groups)
         self.flows = Authentication(self, "authentication", settings=settings)
         self.brand = SignInBrand(self, "sign-in-brand", settings=settings.brand, flows=self.flows)
+        if settings.netbird.enabled:
+            self.netbird = NetBird(self, "netbird", settings=settings.netbird, groups=self.groups,
+                                   domain=settings.brand.domain)
         TerraformOutput(self, "user_ids", description="Authentik user id (pk) by username",
                         value="${{for name, u in " + self.users.users.address + " : name => u.id}}")
         TerraformOutput(self, "group_ids", description="Authentik group id (uuid) by group name",

@@ -21,7 +21,7 @@ from typing import Any
 
 from . import addressing
 from .literal import literal
-from .model import Directory, User
+from .model import Directory, Group, User
 from .settings import Settings
 
 STACK_FILE = "cdk.tf.json"
@@ -57,6 +57,11 @@ def user_row(user: User) -> dict[str, Any]:
             "is_admin": user.is_admin, "is_active": user.active, "path": user.path}
 
 
+def group_row(group: Group) -> dict[str, Any]:
+    # "netbird" only when set, so the rows of groups that are not NetBird's stay as they were.
+    return {"attributes": group.attributes, **({"netbird": True} if group.netbird else {})}
+
+
 _BOOL = {True: "true", False: "false"}
 
 
@@ -70,7 +75,7 @@ def user_line(user: User) -> str:
 
 
 def render_rows(directory: Directory) -> str:
-    groups = {g.name: _one_line({"attributes": g.attributes}) for g in directory.groups}
+    groups = {g.name: _one_line(group_row(g)) for g in directory.groups}
     users = {u.username: user_line(u) for u in directory.users}
     blocks = [f'  "//": {_one_line(HEADER)}']
     imports = import_blocks(directory)

@@ -194,6 +194,10 @@ class FactAttribute(Attribute):
             flags = {"required": True}
         elif section == "Read-Only":
             flags = {"computed": True}
+        elif name == "uuid" and default is Unknown:
+            # An object's own pk (authentik_application, the sources): the real provider computes
+            # it; the docs list Optional+Computed as Optional. Unset, it gets a made-up id.
+            flags = {"optional": True, "computed": True}
         elif default is not Unknown:
             # Optional with a documented default: computed so the plan can show the default.
             flags = {"optional": True, "computed": True}
@@ -209,7 +213,7 @@ class FactAttribute(Attribute):
         )
         self.allowed: Optional[list[str]] = info.get("allowed")
         # Only Optional attributes with a documented default are planned back to it (see main()).
-        self.has_default = bool(flags.get("optional") and flags.get("computed"))
+        self.has_default = bool(flags.get("optional") and flags.get("computed") and default is not Unknown)
         self.read_only = section == "Read-Only"
 
 
