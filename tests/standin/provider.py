@@ -47,8 +47,9 @@ TYPE_PREFIX = "authentik_"
 # Read-Only attributes that hold an identifier: these get made-up ids. Other Read-Only attributes
 # are data the stand-in cannot know, so they stay null (collections: empty) instead of inventing it.
 ID_ATTRIBUTES = frozenset({"id", "uuid", "pk", "num_pk", "uid", "client_id"})
-# authentik_user's primary key is an integer (authentik_group.users is a List of Number of user ids).
-NUMERIC_ID_TYPES = frozenset({"authentik_user"})
+# Integer primary keys: users (authentik_group.users is a List of Number of user ids) and
+# providers (authentik_application.protocol_provider is a Number).
+NUMERIC_ID_TYPES = frozenset({"authentik_user", "authentik_provider_oauth2"})
 # Fixed namespace so that the same inputs give the same made-up ids on every run.
 _ID_NAMESPACE = uuid.UUID("5d3a3f4e-0000-4000-8000-57a4d1f0a7e0")
 
