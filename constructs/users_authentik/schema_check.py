@@ -1,5 +1,16 @@
 """Check a parsed document against one of the project's JSON Schemas.
 
+Two libraries, each for what it is good at. fastjsonschema compiles the schema into
+Python once and answers yes/no quickly; nearly every run is on a valid file, and then
+that answer is all that is needed (jsonschema is not even imported). On a no, jsonschema
+(the reference implementation of draft 2020-12) finds every error, and its answer is the
+one that counts: should the two ever disagree, the fast no only cost time.
+fastjsonschema has no draft 2020-12 generator and uses its 2019-09 one, which reads the
+keywords these schemas use the same way (no `$ref` beside other keywords, no `format`).
+`pattern` is re.search in both, but fastjsonschema reads `$` as the end of the text
+where re allows a final newline; the schemas write `$(?!\\n)`, which is the end of the text
+to both. tests/test_schema_check.py holds the two to the same answers.
+
 jsonschema's own messages are written for programmers; each error is turned into a
 Problem with a location, what is wrong and a fix. Rules may carry `x-problem` / `x-fix`
 next to the constraint in the schema, so the message lives beside the rule it explains.
@@ -11,9 +22,10 @@ import difflib
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from .fast_check import Predicate, compile_schema
+import fastjsonschema
+
 from .problems import Problem, where
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
@@ -28,14 +40,23 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=None)
-def fast_predicate(name: str) -> Predicate | None:
-    return compile_schema(load_schema(name))
+def fast_validator(name: str) -> Callable[[Any], Any]:
+    # use_default=False: validate only, never fill in defaults (settings.py applies them).
+    return fastjsonschema.compile(load_schema(name), use_default=False, use_formats=False)
+
+
+def passes(data: Any, schema_name: str) -> bool:
+    """fastjsonschema's yes/no."""
+    try:
+        fast_validator(schema_name)(data)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
 
 
 def check_schema(data: Any, schema_name: str, file: str) -> list[Problem]:
-    passes = fast_predicate(schema_name)
-    if passes is not None and passes(data):
-        return []  # the usual case, without importing jsonschema (fast_check.py)
+    if passes(data, schema_name):
+        return []  # the usual case
     from jsonschema import Draft202012Validator  # imported here: only a failed check needs it
 
     validator = Draft202012Validator(load_schema(schema_name))
