@@ -13,15 +13,12 @@ A value is either a literal or a Terraform expression string ("${...}").
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from functools import lru_cache
 from typing import Any, ClassVar, Union
 
-import jsii
 # App, TerraformOutput and TerraformStack are re-exported: the other modules take the CDK
 # from here only, so this module is the project's whole CDK surface.
 from cdktf import (App, TerraformDataSource, TerraformOutput, TerraformProvider,  # noqa: F401
-                   TerraformProviderGeneratorMetadata, TerraformResource, TerraformResourceConfig,
-                   TerraformStack)
+                   TerraformProviderGeneratorMetadata, TerraformResource, TerraformStack)
 from constructs import Construct
 
 
@@ -71,23 +68,20 @@ class _Element:
             raise TypeError(f"{type(self).__name__} takes a {self.CONFIG.__name__}")
         self._attrs = _attributes(config)
         self.address = f"{self.ADDRESS_PREFIX}{self.TYPE}.{name}"
-        # What TerraformResource/TerraformDataSource.__init__ and override_logical_id do,
-        # minus their argument checks: cdktf's wrappers re-derive type hints on every call,
-        # which for the ~60 elements of the stack cost 25-30 ms of each synth (bench/README.md).
         # Construct ids must be unique per scope across types; addresses only per type.
-        jsii.create(self.__class__, self, [scope, self.address, _element_config(self.TYPE)])
+        super().__init__(scope, self.address, terraform_resource_type=self.TYPE)
         # Logical ids are resource addresses; set them exactly so a refactor of the
         # construct tree can never rename (and so re-create) anything.
-        jsii.invoke(self, "overrideLogicalId", [name])
+        self.override_logical_id(name)
         if for_each is not None:
-            jsii.invoke(self, "addOverride", ["for_each", for_each])
+            self.add_override("for_each", for_each)
         if ignore_changes:
-            jsii.invoke(self, "addOverride", ["lifecycle.ignore_changes", list(ignore_changes)])
+            self.add_override("lifecycle.ignore_changes", list(ignore_changes))
         if preconditions:
-            jsii.invoke(self, "addOverride", ["lifecycle.precondition", [
-                {"condition": p.condition, "error_message": p.error_message} for p in preconditions]])
+            self.add_override("lifecycle.precondition", [
+                {"condition": p.condition, "error_message": p.error_message} for p in preconditions])
         if prevent_destroy:
-            jsii.invoke(self, "addOverride", ["lifecycle.prevent_destroy", True])
+            self.add_override("lifecycle.prevent_destroy", True)
 
     def _synthesize_attributes(self) -> dict[str, Any]:
         return self._attrs
@@ -118,11 +112,6 @@ class DataSource(_Element, TerraformDataSource):
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
         DATA_SOURCES[cls.TYPE] = cls
-
-
-@lru_cache(maxsize=None)
-def _element_config(terraform_type: str) -> TerraformResourceConfig:
-    return TerraformResourceConfig(terraform_resource_type=terraform_type)
 
 
 # --- users and groups -------------------------------------------------------------
