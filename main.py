@@ -18,4 +18,4 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "constructs"))
 from users_authentik.cli import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main(fork_stack=True))
+    sys.exit(main())

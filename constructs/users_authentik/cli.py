@@ -1,7 +1,8 @@
 """Command line: `python3 main.py [synth|check|diff|plan]` in the repo root.
 
 synth (the default, and what `cdktf synth` runs): check users.json and settings.json, then
-write generated/. check: the same checks, writing nothing. diff [--base REF] [--format
+write generated/; cdk.tf.json only when its inputs changed (synth.py), unless --rebuild
+(or USERS_AUTHENTIK_REBUILD=1, what CI sets) asks to synthesize it afresh. check: the same checks, writing nothing. diff [--base REF] [--format
 text|markdown]: who is onboarded, offboarded, suspended, changed since REF (default HEAD).
 plan [--base REF]: Terraform's own plan of the change, offline, against a stand-in provider.
 Exit status: 0 done, 1 the input has problems (all listed, nothing written; a --base that
@@ -11,23 +12,29 @@ names no commit is one, for every command), 2 usage.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from . import module_dir, parallel
-from .loading import Paths, SettingsRead, read, read_settings, validate
+from . import module_dir
+from .loading import Paths, read, validate
 from .report import format_problems
 from .settings import placeholder_notes
 
 
-def main(argv: list[str] | None = None, root: Path | None = None, *, fork_stack: bool = False) -> int:
-    """fork_stack (main.py): synthesize cdk.tf.json in a forked child meanwhile (parallel.py)."""
+REBUILD_ENV = "USERS_AUTHENTIK_REBUILD"
+
+
+def main(argv: list[str] | None = None, root: Path | None = None) -> int:
     parser = argparse.ArgumentParser(prog="main.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", nargs="?", default="synth", choices=["synth", "check", "diff", "plan"])
     parser.add_argument("--base", metavar="REF",
                         help="git revision to compare with: users.json for synth/check/diff, "
                              "generated/ as the applied state for plan (default: HEAD)")
     parser.add_argument("--format", choices=["text", "markdown"], help="diff only: output format (default: text)")
+    parser.add_argument("--rebuild", action="store_true",
+                        help=f"synth only: synthesize cdk.tf.json afresh even if its inputs did not change "
+                             f"(also {REBUILD_ENV}=1; CI does)")
     args = parser.parse_args(argv)
     paths = Paths(root or Path.cwd())
     if args.command == "diff":
@@ -35,20 +42,13 @@ def main(argv: list[str] | None = None, root: Path | None = None, *, fork_stack:
         return run_diff(paths.root, args.base or "HEAD", args.format or "text")
     if args.format:
         parser.error("--format applies to `diff` only")
-    child, settings_read = None, None
-    if args.command == "synth" and fork_stack and parallel.AVAILABLE and "jsii" not in sys.modules:
-        settings_read = read_settings(paths)  # read once: for the child, and for the checks
-        child = parallel.StackInChild(settings_read[0]) if settings_read[0] is not None else None
-    try:
-        return _run(args, paths, child, settings_read)
-    finally:
-        if child is not None:
-            child.close()
+    if args.rebuild and args.command != "synth":
+        parser.error("--rebuild applies to `synth` only")
+    return _run(args, paths)
 
 
-def _run(args: argparse.Namespace, paths: Paths, child: parallel.StackInChild | None,
-         settings_read: SettingsRead | None) -> int:
-    files = read(paths, settings_read)
+def _run(args: argparse.Namespace, paths: Paths) -> int:
+    files = read(paths)
     directory, settings, problems = validate(files)
     if args.command != "plan":  # plan shows removals to a reviewer instead of refusing them
         from .guard import guard  # compares with the last commit (or --base): docs/offboarding.md
@@ -69,14 +69,12 @@ def _run(args: argparse.Namespace, paths: Paths, child: parallel.StackInChild | 
         from . import plan
         return plan.main(paths.root, directory, settings, base=args.base or "HEAD")
 
-    from .synth import ROWS_FILE, STACK_FILE, render_rows, render_stack
+    from .synth import ROWS_FILE, STACK_FILE, is_current, render_rows, render_stack
 
-    rows = render_rows(directory)  # while the child, if any, is still at work
-    try:
-        stack = child.result() if child is not None else render_stack(settings)
-    except parallel.StackFailed as failure:
-        sys.stderr.write(f"{failure}\nsynthesizing generated/{STACK_FILE} failed; nothing was written to generated/.\n")
-        return 1
+    rows = render_rows(directory)
+    stack = None if _rebuild(args) else _read_text(paths.generated / STACK_FILE)
+    if stack is None or not is_current(stack, settings):
+        stack = render_stack(settings)  # the only path that starts cdktf and Node
     try:
         changed = module_dir.write(paths.generated, {STACK_FILE: stack, ROWS_FILE: rows})
     except module_dir.WriteFailed as failed:
@@ -85,3 +83,16 @@ def _run(args: argparse.Namespace, paths: Paths, child: parallel.StackInChild | 
     print(f"generated/: {', '.join(changed) + ' updated' if changed else 'up to date'} "
           f"({len(directory.users)} users, {len(directory.groups)} groups)")
     return 0
+
+
+def _rebuild(args: argparse.Namespace) -> bool:
+    # `cdktf synth` reads the manifest app.synth() writes to its outdir: always synthesize then.
+    return args.rebuild or os.environ.get(REBUILD_ENV) == "1" or bool(os.environ.get("CDKTF_OUTDIR"))
+
+
+def _read_text(path: Path) -> str | None:
+    """The current file (module_dir.problems has refused anything but a regular file)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None  # absent or unreadable: synthesize it
