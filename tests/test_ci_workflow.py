@@ -19,7 +19,8 @@ import yaml
 from tests.helpers import ROOT, copy_project, write_json
 from users_authentik.loading import Paths, load
 from users_authentik.module_dir import write as write_module
-from users_authentik.synth import MODULE_FILES, ROWS_FILE, render_rows
+from users_authentik import synth
+from users_authentik.synth import MODULE_FILES, ROWS_FILE, STACK_FILE, render_rows
 
 WORKFLOW = ROOT / ".github" / "workflows" / "users.yml"
 EXTRA = ("Makefile", "requirements.txt", "requirements-dev.txt", ".gitignore")
@@ -106,6 +107,8 @@ def run_step(repo: Path, step_id: str, event: dict[str, str] = PULL_REQUEST) -> 
     summary = repo.parent / "summary.md"
     summary.write_text("", encoding="utf-8")
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20",
+           # the step's own literal env (USERS_AUTHENTIK_REBUILD); GitHub's expressions come from `event`
+           **{k: v for k, v in step("users", step_id).get("env", {}).items() if "${{" not in v},
            "GITHUB_STEP_SUMMARY": str(summary), **event}
     env.pop("CDKTF_OUTDIR", None)
     # GitHub runs `run:` scripts with bash --noprofile --norc -eo pipefail.
@@ -146,6 +149,31 @@ def test_a_merge_that_removes_too_many_people_fails_the_guard(repo: Path) -> Non
     assert guard.returncode == 1
     assert "removes 4 of the 10 users at origin/main" in guard.stderr
     assert "user4" in summary  # the summary still shows what the change does
+
+
+def test_a_forged_stack_hash_fails(repo: Path) -> None:
+    """cdk.tf.json's header hash only lets a local synth skip work. A pull request can
+    change the file and write a hash that matches (it is no secret): a local synth then
+    keeps the file, and CI, which rebuilds from scratch, refuses it."""
+    stack = repo / "generated" / STACK_FILE
+    forged = stack.read_text(encoding="utf-8").replace('"source": "goauthentik/authentik"',
+                                                       '"source": "evil/authentik"')
+    assert forged != stack.read_text(encoding="utf-8")
+    _, settings, problems = load(Paths(repo))
+    assert not problems
+    found = synth._SEAL.match(forged)
+    unsealed = forged[:found.start(1)] + "0" * 64 + forged[found.end(1):]
+    stack.write_text(forged[:found.start(1)] + synth._seal(synth.stack_inputs(settings), unsealed)
+                     + forged[found.end(1):], encoding="utf-8")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-verify", "-m", "forged")
+    local = subprocess.run(["make", "--no-print-directory", "synth"], cwd=repo, capture_output=True, text=True,
+                           env={k: v for k, v in os.environ.items() if k != "USERS_AUTHENTIK_REBUILD"})
+    assert local.returncode == 0 and "evil/authentik" in stack.read_text(encoding="utf-8")  # the cache trusts it
+    synth_step, _ = run_step(repo, "synth")
+    assert synth_step.returncode == 1, synth_step.stdout + synth_step.stderr
+    assert "generated/ does not match users.json" in synth_step.stdout
+    assert f"generated/{STACK_FILE}" in synth_step.stdout
 
 
 def test_the_guard_sees_the_base_branch() -> None:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import shutil
 from pathlib import Path
 
-from tests.helpers import ROOT, module, read_json, run_main, write_json
+import pytest
+
+from tests.helpers import ROOT, module, read_json, run_main, tree_digest, write_json
+from users_authentik import synth
+from users_authentik.settings import Settings
+from users_authentik.synth import STACK_FILE
+
+CODE = ROOT / "constructs" / "users_authentik"
 
 
 def test_example_module_has_users_groups_and_admin_lookup(example_module: Path) -> None:
@@ -91,3 +100,108 @@ def test_generated_files_are_valid_json_with_one_row_per_user(example_module: Pa
     lines = (example_module / "users.tf.json").read_text().splitlines()
     assert sum('"stefan": {' in line for line in lines) == 1
     json.loads("\n".join(lines))
+
+
+# --- cdk.tf.json is rebuilt only when its inputs change (synth.py) ---------------------
+
+def _without_node(tmp_path: Path) -> dict[str, str]:
+    """An environment whose PATH has git but no node: jsii cannot start."""
+    bin_dir = tmp_path / "bin-without-node"
+    if not bin_dir.exists():
+        bin_dir.mkdir()
+        (bin_dir / "git").symlink_to(shutil.which("git"))
+    return {"PATH": str(bin_dir)}
+
+
+def test_a_users_only_change_never_starts_node(project: Path, tmp_path: Path) -> None:
+    stack_before = (project / "generated" / STACK_FILE).read_bytes()
+    users = read_json(project / "users.json")
+    users["users"]["ada"] = {"name": "Ada", "email": "ada@example.org", "groups": ["dev"]}
+    write_json(project / "users.json", users)
+    result = run_main(project, env=_without_node(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "users.tf.json updated" in result.stdout and STACK_FILE not in result.stdout
+    assert "ada" in module(project / "generated")["locals"]["users"]
+    assert (project / "generated" / STACK_FILE).read_bytes() == stack_before
+
+
+def test_a_settings_change_rebuilds_the_stack(project: Path, tmp_path: Path) -> None:
+    write_json(project / "settings.json", {"brand": {"title": "Welcome"}})
+    assert run_main(project, env=_without_node(tmp_path)).returncode == 1  # needs cdktf: proves it rebuilds
+    assert run_main(project).returncode == 0
+    assert module(project / "generated")["resource"]["authentik_brand"]["brand"]["branding_title"] == "Welcome"
+
+
+def test_equal_settings_written_differently_reuse_the_stack(project: Path, tmp_path: Path) -> None:
+    # The hash is of the settings with their defaults, not of settings.json's bytes.
+    write_json(project / "settings.json", {"brand": {"title": "Sign in"}})  # the default, spelt out
+    result = run_main(project, env=_without_node(tmp_path))
+    assert result.returncode == 0 and "up to date" in result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("edit", [
+    lambda text: text.replace('"goauthentik/authentik"', '"evil/authentik"'),  # a hand edit, hash left
+    lambda text: text.replace('"sha256": "', '"sha256": "0', 1)[:-1],          # a damaged hash
+    lambda text: text.replace('  "//": {\n', '  "//": {"x": 1,\n', 1),          # a different header
+    lambda text: "",
+])
+def test_a_stale_or_edited_stack_is_rebuilt(project: Path, edit) -> None:
+    stack = project / "generated" / STACK_FILE
+    committed = stack.read_bytes()
+    stack.write_text(edit(committed.decode("utf-8")), encoding="utf-8")
+    result = run_main(project)
+    assert result.returncode == 0, result.stderr
+    assert f"{STACK_FILE} updated" in result.stdout
+    assert stack.read_bytes() == committed
+
+
+def test_a_change_to_the_stacks_code_rebuilds_it(project: Path) -> None:
+    stack_py = project / "constructs" / "users_authentik" / "stack.py"
+    stack_py.write_text(stack_py.read_text(encoding="utf-8") + "\n# a change\n", encoding="utf-8")
+    result = run_main(project)
+    assert result.returncode == 0 and f"{STACK_FILE} updated" in result.stdout, result.stderr
+    # Only the hash differs: same resources.
+    assert module(project / "generated") == module(ROOT / "generated")
+
+
+def test_rebuild_synthesizes_afresh(project: Path, tmp_path: Path) -> None:
+    generated = tree_digest(project / "generated")
+    for args, env in ((["--rebuild"], {}), ([], {"USERS_AUTHENTIK_REBUILD": "1"})):
+        failed = run_main(project, *args, env={**env, **_without_node(tmp_path)})
+        assert failed.returncode == 1  # it tried to start cdktf: the stack was synthesized
+        assert f"synthesizing generated/{STACK_FILE} with cdktf failed" in failed.stderr, failed.stderr
+        assert tree_digest(project / "generated") == generated
+    result = run_main(project, "--rebuild")
+    assert result.returncode == 0 and "up to date" in result.stdout, result.stderr
+    result = run_main(project, "check", "--rebuild")
+    assert result.returncode == 2 and "--rebuild applies to `synth` only" in result.stderr
+
+
+def test_the_library_versions_are_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings.defaults()
+    before = synth.stack_inputs(settings)
+    real = synth.metadata.version
+    monkeypatch.setattr(synth.metadata, "version", lambda name: "0.0.0" if name == "jsii" else real(name))
+    assert synth.stack_inputs(settings) != before
+
+
+def _package_imports(module: str) -> set[str]:
+    tree = ast.parse((CODE / f"{module}.py").read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= {node.module} if node.module else {alias.name for alias in node.names}
+    return found
+
+
+def test_the_hashed_code_is_all_the_stack_imports_of_ours() -> None:
+    # settings.py is hashed as data (the settings' values), not as code.
+    seen, todo = set(), ["stack", "synth"]
+    while todo:
+        name = todo.pop()
+        if name in seen or name == "settings":
+            continue
+        seen.add(name)
+        if name != "synth":  # synth's own imports (addressing, model) serve the rows only
+            todo += sorted(_package_imports(name))
+    assert {f"{name}.py" for name in seen} == set(synth.STACK_CODE)

@@ -74,7 +74,12 @@ def _run(args: argparse.Namespace, paths: Paths) -> int:
     rows = render_rows(directory)
     stack = None if _rebuild(args) else _read_text(paths.generated / STACK_FILE)
     if stack is None or not is_current(stack, settings):
-        stack = render_stack(settings)  # the only path that starts cdktf and Node
+        try:
+            stack = render_stack(settings)  # the only path that starts cdktf and Node
+        except Exception as failure:  # not the input's fault: settings were valid
+            sys.stderr.write(f"{type(failure).__name__}: {failure}\nsynthesizing generated/{STACK_FILE} "
+                             "with cdktf failed (is Node.js 20 on PATH?); nothing was written to generated/.\n")
+            return 1
     try:
         changed = module_dir.write(paths.generated, {STACK_FILE: stack, ROWS_FILE: rows})
     except module_dir.WriteFailed as failed:
