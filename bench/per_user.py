@@ -1,13 +1,12 @@
 """Probe for bench.py: the cost of one `main.py` synth inside a running process, repeated.
 
-A whole-process run of main.py costs about a second, most of it the fixed start of Python,
-Node and jsii, and one run differs from the next by tens of milliseconds on a shared
-machine; the cost of 4,000 more users (about 60 ms) drowns in that. This script starts
+One whole-process run of main.py differs from the next by tens of milliseconds on a shared
+machine; the cost of a few thousand more users drowns in that. This script starts
 once, then runs the same pipeline as main.py (parse, check, guard, rows, stack, write;
 in-process, as the tests run it) --repeats times and prints each repeat's wall and CPU
 time as a JSON line. Started at two sizes, the difference of their best repeats is the
-cost of the users between them, free of start-up noise. The first repeat also starts
-jsii, so bench.py drops it.
+cost of the users between them, free of start-up noise. The first repeat also imports
+and compiles what later repeats reuse, so bench.py drops it.
 
     cd <project checkout> && python3 bench/per_user.py --repeats 5
 """

@@ -13,7 +13,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 # What a checkout needs to run main.py (tests never read outside the repo).
-PROJECT_FILES = ("main.py", "cdktf.json", "users.json", "settings.json", "constructs", "schemas", "generated")
+PROJECT_FILES = ("main.py", "cdktf.json", "users.json", "settings.json", "requirements.txt", "constructs", "schemas",
+                 "generated")
 
 sys.path.insert(0, str(ROOT / "constructs"))
 
