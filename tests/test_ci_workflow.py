@@ -245,7 +245,7 @@ def test_a_new_main_has_nothing_to_compare_with(repo: Path) -> None:
     on_main(repo)
     guard, summary = run_step(repo, "guard", push("0" * 40))
     assert guard.returncode == 0, guard.stdout + guard.stderr
-    assert "::warning::main is new (no earlier commit of it)" in guard.stdout
+    assert "::warning::the branch is new (no earlier commit of it)" in guard.stdout
     assert "users.json: 10 users" in guard.stdout  # the commit is still checked
 
 
