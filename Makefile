@@ -11,9 +11,10 @@ export CHECKPOINT_DISABLE := 1
 # Stamps are named by the content of what they install, so a fresh clone with the same
 # requirements reuses an existing venv (pre-commit hooks run make on every commit).
 RUNTIME := $(VENV)/.runtime-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+PACKAGE := $(VENV)/.package-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEV     := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: synth check test setup bench clean
+.PHONY: synth check test setup install bench clean
 
 synth: $(RUNTIME)
 	$(BIN)/python main.py
@@ -24,7 +25,10 @@ check: $(RUNTIME)
 test: $(DEV) node_modules/.installed
 	$(BIN)/python -m pytest -q
 
-setup: $(DEV) node_modules/.installed
+setup: $(DEV) $(PACKAGE) node_modules/.installed
+
+# The runtime and this package, editable: the `users-authentik` command in $(BIN).
+install: $(PACKAGE)
 
 bench: $(DEV)
 	$(BIN)/python bench/bench.py
@@ -34,8 +38,15 @@ $(VENV)/.created:
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
 	touch $@
 
+# With the package (editable), so `make synth` on a fresh clone runs main.py at once.
 $(RUNTIME): $(VENV)/.created
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
+
+# Again when pyproject.toml changes (a new command, package data).
+$(PACKAGE): $(RUNTIME)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
 $(DEV): $(RUNTIME)
@@ -48,4 +59,4 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 clean:
-	rm -rf $(VENV) node_modules cdktf.out .pytest_cache
+	rm -rf $(VENV) node_modules cdktf.out .pytest_cache build *.egg-info

@@ -179,6 +179,9 @@ def run_once(cmd: list[str], cwd: Path, expect: int = 0, extra_env: dict[str, st
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20", "CHECKPOINT_DISABLE": "1",
            **(extra_env or {})}
     env.pop("CDKTF_OUTDIR", None)
+    # The measured copy's own code (it may come from another checkout: --source), whatever
+    # checkout the venv has installed.
+    env["PYTHONPATH"] = str(cwd / "constructs")
     # A working copy keeps __pycache__ from one commit to the next; let the warm-up write it.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryFile() as output:
@@ -285,7 +288,7 @@ def lines_changed_by_one_user(case: Case, outdir: str, seed: int) -> int:
 
 
 EAGER_IMPORT = ("import os, sys; os.environ.setdefault('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '18,20'); "
-                "sys.path.insert(0, 'constructs'); import users_authentik.provider; "
+                "import users_authentik.provider; "
                 "from users_authentik.cli import main; sys.exit(main([]))")
 
 
@@ -396,6 +399,7 @@ def run_probes(probes: dict[int, Probe], rounds: int, repeats: int) -> None:
     for r in range(rounds):
         started = time.perf_counter()
         for probe in probes.values():
+            env["PYTHONPATH"] = str(probe.root / "constructs")  # the copy's own code, as in run_once
             cmd = [sys.executable, str(BENCH / "per_user.py"), "--repeats", str(repeats + 1)]
             done = subprocess.run(cmd, cwd=probe.root, env=env, capture_output=True, text=True)
             if done.returncode != 0:

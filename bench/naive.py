@@ -16,7 +16,6 @@ from pathlib import Path
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
 ROOT = Path.cwd()
-sys.path.insert(0, str(ROOT / "constructs"))
 
 try:
     from users_authentik.loading import Paths, load  # noqa: E402

@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
-sys.path.insert(0, "constructs")
 
 from users_authentik.cli import main  # noqa: E402
 

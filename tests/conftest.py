@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, copy_project, run_main
+from tests.helpers import CODE, ROOT, copy_project, run_main
 # terraform_cli, standin_env, terraform_run: terraform against the stand-in provider (tests/standin/).
 from tests.standin.fixtures import *  # noqa: F401,F403
+
+# The commands the tests start (main.py in scratch copies, make, pre-commit, cdktf) import
+# this tree's package, as the tests themselves do (pyproject.toml: pythonpath).
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CODE), os.environ.get("PYTHONPATH")]))
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # What a checkout needs to run main.py (tests never read outside the repo).
 PROJECT_FILES = ("main.py", "cdktf.json", "users.json", "settings.json", "requirements.txt", "constructs", "schemas",
                  "generated")
-
-sys.path.insert(0, str(ROOT / "constructs"))
+# The code those tests run: this tree's (tests/conftest.py exports it as PYTHONPATH), as
+# `pip install -e .` of a checkout would make it; never another checkout sharing the venv.
+CODE = ROOT / "constructs"
 
 
 def copy_project(dest: Path, source: Path = ROOT) -> Path:

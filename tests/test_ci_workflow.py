@@ -1,15 +1,16 @@
-"""The CI workflow for users.json (.github/workflows/users.yml). GitHub is not here, so
-the `users` job's own scripts run on a scratch clone shaped like a pull request (main with
-some people, a branch with a change) or like a push to main (main moved on from the
-commit it pointed at, also by a force push). What GitHub provides (the checkout, the base
-branch as origin/<branch>, the event's name and `before`, $GITHUB_STEP_SUMMARY) is
-provided the same way."""
+"""The CI workflow for users.json (.github/workflows/users.yml, whose checks are the
+composite action action.yml). GitHub is not here, so the action's own scripts run on a
+scratch clone shaped like a pull request (main with some people, a branch with a change)
+or like a push to main (main moved on from the commit it pointed at, also by a force
+push). What GitHub provides (the checkout, the base branch as origin/<branch>, the event's
+name and `before`, $GITHUB_STEP_SUMMARY) is provided the same way."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +24,36 @@ from users_authentik import synth
 from users_authentik.synth import MODULE_FILES, ROWS_FILE, STACK_FILE, render_rows
 
 WORKFLOW = ROOT / ".github" / "workflows" / "users.yml"
-EXTRA = ("Makefile", "requirements.txt", "requirements-dev.txt", ".gitignore")
+ACTION = ROOT / "action.yml"
+EXTRA = ("Makefile", "requirements.txt", "requirements-dev.txt", "pyproject.toml", ".gitignore")
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None or shutil.which("make") is None,
-                                reason="needs git and make")
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
 def workflow() -> dict[str, Any]:
     return yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
 
 
+def action() -> dict[str, Any]:
+    return yaml.safe_load(ACTION.read_text(encoding="utf-8"))
+
+
 def step(job: str, step_id: str) -> dict[str, Any]:
-    [found] = [s for s in workflow()["jobs"][job]["steps"] if s.get("id") == step_id]
+    """A step of a job of users.yml, or of action.yml (job "users": the job runs the action)."""
+    steps = action()["runs"]["steps"] if job == "users" else workflow()["jobs"][job]["steps"]
+    [found] = [s for s in steps if s.get("id") == step_id]
     return found
+
+
+def command_on_path(bin_dir: Path) -> dict[str, str]:
+    """The `users-authentik` command the action's install step puts on PATH: here this
+    tree's code (conftest exports it as PYTHONPATH) run by the test's Python. The install
+    step itself runs in tests/test_fleet.py."""
+    bin_dir.mkdir(exist_ok=True)
+    command = bin_dir / "users-authentik"
+    command.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m users_authentik "$@"\n', encoding="utf-8")
+    command.chmod(0o755)
+    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
 
 
 def git(repo: Path, *args: str) -> str:
@@ -76,7 +94,6 @@ def base_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def clone(origin: Path, dest: Path) -> Path:
     """A clone as actions/checkout makes it with fetch-depth 0: every branch as origin/<name>."""
     subprocess.run(["git", "clone", "-q", "--no-local", str(origin), str(dest)], check=True, capture_output=True)
-    (dest / ".venv").symlink_to(ROOT / ".venv")  # what the job's `make synth` sets up
     return dest
 
 
@@ -109,7 +126,8 @@ def run_step(repo: Path, step_id: str, event: dict[str, str] = PULL_REQUEST) -> 
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20",
            # the step's own literal env (USERS_AUTHENTIK_REBUILD); GitHub's expressions come from `event`
            **{k: v for k, v in step("users", step_id).get("env", {}).items() if "${{" not in v},
-           "GITHUB_STEP_SUMMARY": str(summary), **event}
+           "GITHUB_STEP_SUMMARY": str(summary), "DIR": ".", **event,
+           **command_on_path(repo.parent / "bin")}
     env.pop("CDKTF_OUTDIR", None)
     # GitHub runs `run:` scripts with bash --noprofile --norc -eo pipefail.
     done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step("users", step_id)["run"]],
@@ -186,8 +204,16 @@ def test_the_guard_sees_the_base_branch() -> None:
     assert workflow()[True]["push"] == {"branches": ["main"]}
     # Passed by env, never pasted into the script:
     assert guard["env"] == {"EVENT": "${{ github.event_name }}", "PR_BASE": "${{ github.base_ref }}",
-                            "BEFORE": "${{ github.event.before }}"}
+                            "BEFORE": "${{ github.event.before }}", "DIR": "${{ inputs.directory }}"}
     assert "${{" not in guard["run"] and "${{" not in step("users", "synth")["run"]
+    assert step("users", "synth")["env"]["DIR"] == "${{ inputs.directory }}"
+
+
+def test_the_repositorys_job_runs_the_action_on_its_root() -> None:
+    [uses] = [s for s in workflow()["jobs"]["users"]["steps"] if s.get("uses") == "./"]
+    assert uses["with"] == {"directory": "."}
+    assert action()["runs"]["using"] == "composite"
+    assert set(action()["inputs"]) == {"directory"}
 
 
 def on_main(repo: Path) -> str:
@@ -247,7 +273,7 @@ def test_a_new_main_has_nothing_to_compare_with(repo: Path) -> None:
     on_main(repo)
     guard, summary = run_step(repo, "guard", push("0" * 40))
     assert guard.returncode == 0, guard.stdout + guard.stderr
-    assert "::warning::main is new (no earlier commit of it)" in guard.stdout
+    assert "::warning::the branch is new (no earlier commit of it)" in guard.stdout
     assert "users.json: 10 users" in guard.stdout  # the commit is still checked
 
 
@@ -309,9 +335,10 @@ def test_a_file_present_but_not_committed_fails_the_file_list(repo: Path) -> Non
     """The file list is compared as well: a file in generated/ that git ignores (so status
     is clean) is still not what was committed."""
     (repo / ".git" / "info" / "exclude").write_text("generated/ignored.tf.json\n")
-    script = step("users", "synth")["run"].replace("make --no-print-directory synth",
+    script = step("users", "synth")["run"].replace('users-authentik synth -C "$DIR"',
                                                    "touch generated/ignored.tf.json")
-    summary_env = {**os.environ, "GITHUB_STEP_SUMMARY": os.devnull}
+    assert "touch generated/ignored.tf.json" in script
+    summary_env = {**os.environ, "GITHUB_STEP_SUMMARY": os.devnull, "DIR": "."}
     done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
                           cwd=repo, env=summary_env, capture_output=True, text=True)
     assert done.returncode == 1

@@ -93,4 +93,15 @@ def test_hooks_skip_when_their_inputs_did_not_change(clone: Path) -> None:
     git(clone, "add", "NOTES.txt")
     result = pre_commit(clone)
     assert result.returncode == 0
-    assert result.stdout.count("(no files to check)Skipped") == 2, result.stdout
+    assert result.stdout.count("(no files to check)Skipped") == 1, result.stdout  # the one hook
+
+
+def test_a_problem_is_reported_once(clone: Path) -> None:
+    """synth makes the checks itself; no second hook repeats them."""
+    doc = json.loads((clone / "users.json").read_text())
+    doc["users"]["newhire"] = {"name": "New Hire", "emial": "newhire@example.org"}
+    (clone / "users.json").write_text(json.dumps(doc, indent=2) + "\n")
+    git(clone, "add", "users.json")
+    result = pre_commit(clone)
+    assert result.returncode != 0
+    assert (result.stdout + result.stderr).count('unknown key "emial"') == 1, result.stdout

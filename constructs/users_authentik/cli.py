@@ -1,12 +1,13 @@
-"""Command line: `python3 main.py [synth|check|diff|plan]` in the repo root.
+"""Command line: `users-authentik [-C DIR] [COMMAND] [options]` (in a checkout of this
+repository also `python3 main.py ...`, the app `cdktf synth` runs).
 
-synth (the default, and what `cdktf synth` runs): check users.json and settings.json, then
-write generated/; cdk.tf.json only when its inputs changed (synth.py), unless --rebuild
-(or USERS_AUTHENTIK_REBUILD=1, what CI sets) asks to synthesize it afresh. check: the same checks, writing nothing. diff [--base REF] [--format
-text|markdown]: who is onboarded, offboarded, suspended, changed since REF (default HEAD).
-plan [--base REF]: Terraform's own plan of the change, offline, against a stand-in provider.
-Exit status: 0 done, 1 the input has problems (all listed, nothing written; a --base that
-names no commit is one, for every command), 2 usage.
+synth (the default, and what `cdktf synth` runs) rewrites cdk.tf.json only when its inputs
+changed (synth.py), unless --rebuild (or USERS_AUTHENTIK_REBUILD=1, what CI sets) asks to
+synthesize it afresh.
+
+DIR is the directory holding users.json, settings.json and generated/ (default: the current
+one); in a fleet repository e.g. flux-apps/users. It may be a sub-folder of a git
+repository: the removal guard, diff and plan read git relative to it.
 """
 
 from __future__ import annotations
@@ -16,34 +17,126 @@ import os
 import sys
 from pathlib import Path
 
-from . import module_dir
+from . import __version__, module_dir
 from .loading import Paths, read, validate
+from .problems import Problem
 from .report import format_problems
 from .settings import placeholder_notes
 
+DEFAULT = "synth"  # what `users-authentik` with no command does (and `cdktf synth` runs)
+EXIT_CODES = ("exit status: 0 done; 1 the input has problems (all are listed, nothing is written; "
+              "a --base that names no commit is one); 2 usage error")
+COMMANDS = {
+    "synth": ("check users.json and settings.json, then write generated/ (the default command)",
+              "Check users.json and settings.json (schema, meaning, the removal guard against "
+              "--base), then write generated/: the Terraform module tofu-controller applies. "
+              "Nothing is written if there is any problem."),
+    "check": ("the same checks as synth, writing nothing",
+              "The checks synth makes, writing nothing; also refuses files in generated/ that "
+              "synth would not write."),
+    "diff": ("who is onboarded, offboarded, suspended or changed since --base",
+             "Compare users.json and settings.json with their version at --base: who is "
+             "onboarded, offboarded, suspended, changed. Writes nothing."),
+    "plan": ("Terraform's plan of the change, offline, against a stand-in provider",
+             "Terraform's own plan of the change: --base's generated/ as the applied state, "
+             "this users.json planned against it, offline, with the stand-in provider of a "
+             "checkout of this repository (tests/standin). Exit status 2 also when terraform/tofu "
+             "or the stand-in is missing."),
+    "init": ("scaffold a fleet directory: users.json, settings.json, the Flux layers",
+             "Write a new data directory (DIR: users.json with one admin, settings.json, the "
+             "JSON Schemas for editors, the Flux app layer) and the cluster layer "
+             "(CLUSTERS/CLUSTER/apps/users-authentik), then print the next steps. Refuses to "
+             "overwrite a file; --schemas only refreshes the schema copies in DIR."),
+}
+_HEAD = "HEAD"
 
 REBUILD_ENV = "USERS_AUTHENTIK_REBUILD"
 
 
-def main(argv: list[str] | None = None, root: Path | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="main.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", nargs="?", default="synth", choices=["synth", "check", "diff", "plan"])
-    parser.add_argument("--base", metavar="REF",
-                        help="git revision to compare with: users.json for synth/check/diff, "
-                             "generated/ as the applied state for plan (default: HEAD)")
-    parser.add_argument("--format", choices=["text", "markdown"], help="diff only: output format (default: text)")
-    parser.add_argument("--rebuild", action="store_true",
-                        help=f"synth only: synthesize cdk.tf.json afresh even if its inputs did not change "
-                             f"(also {REBUILD_ENV}=1; CI does)")
-    args = parser.parse_args(argv)
-    paths = Paths(root or Path.cwd())
+def build_parser(prog: str = "users-authentik") -> argparse.ArgumentParser:
+    directory = argparse.ArgumentParser(add_help=False)
+    directory.add_argument("-C", "--dir", metavar="DIR", type=Path, default=argparse.SUPPRESS,
+                           help="the directory holding users.json, settings.json and generated/ "
+                                "(default: the current directory)")
+    parser = argparse.ArgumentParser(
+        prog=prog, parents=[directory], description=__doc__.split("\n\n")[0].replace("\n", " "),
+        epilog=f"With no command, {prog} runs `{DEFAULT}`. {EXIT_CODES}. "
+               f"`{prog} COMMAND --help` shows a command's options.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    sub = {name: commands.add_parser(name, parents=[directory], help=short, description=long,
+                                     epilog=EXIT_CODES if name != "init" else
+                                     "exit status: 0 written; 1 a file exists already or a value is "
+                                     "invalid (nothing is written); 2 usage error")
+           for name, (short, long) in COMMANDS.items()}
+    for name in ("synth", "check"):
+        sub[name].add_argument("--base", metavar="REF",
+                               help="git revision whose users.json the removal guard compares with "
+                                    "(default: HEAD; with no commit or no git at all, the guard has "
+                                    "nothing to compare with and passes)")
+    sub["synth"].add_argument("--rebuild", action="store_true",
+                              help=f"synthesize cdk.tf.json afresh even if its inputs did not change "
+                                   f"(also {REBUILD_ENV}=1; CI does)")
+    sub["diff"].add_argument("--base", metavar="REF", default=_HEAD,
+                             help="git revision to compare with (default: %(default)s)")
+    sub["diff"].add_argument("--format", choices=["text", "markdown"], default="text",
+                             help="output format; markdown for a pull request summary (default: %(default)s)")
+    sub["plan"].add_argument("--base", metavar="REF", default=_HEAD,
+                             help="git revision whose generated/ is the applied state (default: %(default)s)")
+    init = sub["init"]
+    init.add_argument("--cluster", metavar="NAME",
+                      help="the cluster's directory name under CLUSTERS; required unless --schemas")
+    init.add_argument("--clusters", metavar="CLUSTERS", type=Path, default=Path("flux-clusters"),
+                      help="the folder of the cluster directories, from the repository's root "
+                           "(default: %(default)s)")
+    init.add_argument("--admin", metavar="USERNAME", default="admin",
+                      help="username of the first admin in users.json (default: %(default)s)")
+    init.add_argument("--name", default="Admin", help="the admin's display name (default: %(default)s)")
+    init.add_argument("--email", default="admin@example.com", help="the admin's email (default: %(default)s)")
+    init.add_argument("--domain", default="auth.example.com",
+                      help="brand.domain: the host name people sign in at (default: %(default)s, "
+                           "a placeholder that synth points out until it is set)")
+    init.add_argument("--schemas", action="store_true",
+                      help="only write this version's users.schema.json and settings.schema.json "
+                           "into DIR (after an upgrade), overwriting them")
+    return parser
+
+
+def _with_default_command(argv: list[str]) -> list[str]:
+    """argv with `synth` inserted where the command would be, if none is named."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("-C", "--dir"):
+            i += 2
+        elif arg.startswith("--dir=") or (arg.startswith("-C") and len(arg) > 2):
+            i += 1
+        else:
+            break
+    if i < len(argv) and (argv[i] in COMMANDS or argv[i] in ("-h", "--help", "--version")):
+        return argv
+    return [*argv[:i], DEFAULT, *argv[i:]]
+
+
+def main(argv: list[str] | None = None, root: Path | None = None, *, prog: str | None = None) -> int:
+    """root: the data directory when no -C is given (tests); else the current directory."""
+    # jsii prints an end-of-life banner on old Node majors (a comma-separated list silences
+    # them); it would otherwise land in every pre-commit run.
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+    args = build_parser(prog or Path(sys.argv[0]).name).parse_args(_with_default_command(list(sys.argv[1:] if argv is None else argv)))
+    root = getattr(args, "dir", None) or root or Path.cwd()
+    if args.command == "init":
+        from .init import run_init
+        return run_init(root, args)
+    if not root.is_dir():
+        sys.stderr.write(format_problems([Problem(
+            str(root), "(directory)", "is not a directory",
+            "name the directory that holds users.json with -C, e.g. -C flux-apps/users")]))
+        return 1
+    paths = Paths(root)
     if args.command == "diff":
         from .preview import run_diff
-        return run_diff(paths.root, args.base or "HEAD", args.format or "text")
-    if args.format:
-        parser.error("--format applies to `diff` only")
-    if args.rebuild and args.command != "synth":
-        parser.error("--rebuild applies to `synth` only")
+        return run_diff(paths.root, args.base, args.format)
     return _run(args, paths)
 
 
@@ -61,13 +154,14 @@ def _run(args: argparse.Namespace, paths: Paths) -> int:
         sys.stderr.write(format_problems(problems))
         return 1
     if args.command in ("synth", "check"):  # what commits run; plan shows Terraform's view only
-        sys.stderr.writelines(note + "\n" for note in placeholder_notes(settings))
+        from .init import stale_schema_notes
+        sys.stderr.writelines(note + "\n" for note in placeholder_notes(settings) + stale_schema_notes(paths.root))
     if args.command == "check":
         print(f"users.json: {len(directory.users)} users, {len(directory.groups)} groups: OK")
         return 0
     if args.command == "plan":  # offline plan preview against a git ref: plan.py
         from . import plan
-        return plan.main(paths.root, directory, settings, base=args.base or "HEAD")
+        return plan.main(paths.root, directory, settings, base=args.base)
 
     from .synth import ROWS_FILE, STACK_FILE, is_current, render_rows, render_stack
 

@@ -21,14 +21,14 @@ from __future__ import annotations
 import difflib
 import json
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Callable
 
 import fastjsonschema
 
+from .data_files import data_dir
 from .problems import Problem, where
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMAS = data_dir("schemas")
 
 _TYPE_NAMES = {"object": "an object {…}", "array": "a list […]", "string": "a string",
                "boolean": "true or false", "integer": "a whole number", "number": "a number"}
