@@ -185,8 +185,8 @@ def test_a_forged_stack_hash_fails(repo: Path) -> None:
                      + forged[found.end(1):], encoding="utf-8")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "--no-verify", "-m", "forged")
-    local = subprocess.run(["make", "--no-print-directory", "synth"], cwd=repo, capture_output=True, text=True,
-                           env={k: v for k, v in os.environ.items() if k != "USERS_AUTHENTIK_REBUILD"})
+    local = subprocess.run([sys.executable, "-m", "users_authentik", "synth"], cwd=repo, capture_output=True,
+                           text=True, env={k: v for k, v in os.environ.items() if k != "USERS_AUTHENTIK_REBUILD"})
     assert local.returncode == 0 and "evil/authentik" in stack.read_text(encoding="utf-8")  # the cache trusts it
     synth_step, _ = run_step(repo, "synth")
     assert synth_step.returncode == 1, synth_step.stdout + synth_step.stderr
