@@ -35,6 +35,8 @@ def copy_project(dest: Path, source: Path = ROOT) -> Path:
 def run_main(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20", **(env or {})}
     full_env.pop("CDKTF_OUTDIR", None)
+    if (root / "constructs").is_dir():  # a scratch copy runs its own code, which a test may change
+        full_env["PYTHONPATH"] = os.pathsep.join([str(root / "constructs"), full_env.get("PYTHONPATH", "")])
     return subprocess.run([sys.executable, str(root / "main.py"), *args], cwd=root,
                           capture_output=True, text=True, env=full_env, timeout=120)
 

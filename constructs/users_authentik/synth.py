@@ -14,7 +14,7 @@ across runs, machines and checkout paths, and one new user adds one line.
 cdk.tf.json is only rebuilt when what it is made from changed: most commits add or change
 people, and then Node and cdktf never start. Its header records a sha256 of its inputs
 (the settings with their defaults, the code of STACK_CODE, the cdktf, constructs and jsii
-versions pinned in requirements.txt) and of its own text; synth compares it with a fresh one and rebuilds
+versions installed) and of its own text; synth compares it with a fresh one and rebuilds
 on any difference, a hand edit of the file included. The record is only a cache key: anyone
 can compute a matching one for any content, so CI rebuilds from scratch (`--rebuild`) and
 compares, and a forged record cannot slip a file through a pull request.
@@ -26,6 +26,7 @@ import hashlib
 import json
 import re
 from dataclasses import asdict
+from importlib import metadata
 from json.encoder import encode_basestring as _string  # C; as json.dumps(ensure_ascii=False)
 import os
 from pathlib import Path
@@ -47,10 +48,9 @@ STACK_CODE = ("brand.py", "flows.py", "groups.py", "literal.py", "netbird.py", "
               "synth.py", "users.py")
 STACK_LIBRARIES = ("cdktf", "constructs", "jsii")
 _CODE = Path(__file__).resolve().parent
-REQUIREMENTS = _CODE.parents[1] / "requirements.txt"
 _UNSEALED = "0" * 64
 SEAL_OF = ("settings.json with its defaults, the code in synth.STACK_CODE, the cdktf, constructs "
-           "and jsii pins of requirements.txt, and this file; python3 main.py rebuilds this file when it differs")
+           "and jsii versions installed, and this file; python3 main.py rebuilds this file when it differs")
 _SEAL = re.compile(r'\{\n  "//": \{\n    "note": [^\n]*\n    "sha256": "([0-9a-f]{64})",\n')
 
 
@@ -65,13 +65,9 @@ def stack_inputs(settings: Settings) -> str:
 
 
 def library_pins() -> list[str]:
-    """The requirements.txt lines of STACK_LIBRARIES (what CI installs), as written."""
-    try:
-        lines = REQUIREMENTS.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return ["requirements.txt is missing"]  # then nothing matches: always rebuilt
-    return [line.strip() for line in lines if re.split(r"[=<>!~\[; ]", line.strip(), maxsplit=1)[0].lower()
-            in STACK_LIBRARIES]
+    """The installed versions of STACK_LIBRARIES: what synthesizes the stack, in a checkout
+    and in an installed package alike (requirements.txt pins them; CI installs those)."""
+    return [f"{name}=={metadata.version(name)}" for name in STACK_LIBRARIES]
 
 
 def _seal(inputs: str, unsealed: str) -> str:
