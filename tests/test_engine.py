@@ -97,3 +97,23 @@ def test_the_built_opentofu_is_the_pinned_release() -> None:
     out = subprocess.run([str(BUILT_TOFU), "version", "-json"], capture_output=True, text=True, timeout=60,
                          env={**os.environ, "TF_CLI_CONFIG_FILE": os.devnull}, check=True).stdout
     assert json.loads(out)["terraform_version"] == pinned_tofu_version()  # no "-dev": the release ldflags
+
+
+def test_plan_preview_prefers_opentofu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from users_authentik import plan
+
+    for name in ("terraform", "tofu"):
+        (tmp_path / name).write_text("#!/bin/sh\n")
+        (tmp_path / name).chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(plan, "BUILT_TOFU", tmp_path / "not-built" / "tofu", raising=False)
+    assert plan.find_terraform() == str(tmp_path / "tofu")  # tofu on PATH beats terraform
+    built = tmp_path / ".tools" / "bin" / "tofu"
+    built.parent.mkdir(parents=True)
+    built.write_text("#!/bin/sh\n")
+    built.chmod(0o755)
+    monkeypatch.setattr(plan, "BUILT_TOFU", built)
+    assert plan.find_terraform() == str(built)  # and the one `make setup` built beats both
+    (tmp_path / "tofu").unlink()
+    monkeypatch.setattr(plan, "BUILT_TOFU", tmp_path / "not-built" / "tofu")
+    assert plan.find_terraform() == str(tmp_path / "terraform")
