@@ -2,6 +2,7 @@
 #   make synth   set up, then turn users.json into generated/
 #   make test    set up, then run the test suite
 # Setup is idempotent: stamps make a second run skip what is already installed.
+# With Go installed, setup also builds OpenTofu from tools/go.mod into .tools/bin (once per pin).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -14,7 +15,19 @@ RUNTIME := $(VENV)/.runtime-$(shell cat requirements.txt | cksum | cut -d' ' -f1
 PACKAGE := $(VENV)/.package-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEV     := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: synth check test setup install bench clean
+# The engine, built from its Go module (tools/README.md). The stamp is named by the pin, so the
+# build runs again only when tools/go.mod or tools/go.sum change.
+GO         ?= go
+TOOLS      := .tools
+TOOLS_PIN  := $(shell cat tools/go.mod tools/go.sum | cksum | cut -d' ' -f1)
+TOFU_STAMP := $(TOOLS)/.tofu-$(TOOLS_PIN)
+# As OpenTofu's release build (.goreleaser.yaml): static, trimmed, version without "-dev".
+TOFU_LDFLAGS := -s -w -X 'github.com/opentofu/opentofu/version.dev=no'
+# Only what is written here counts: no go.work, no GOFLAGS from the caller's environment.
+GO_ENV     := CGO_ENABLED=0 GOWORK=off GOFLAGS=
+GO_BUILD   := build -mod=readonly -trimpath -buildvcs=false
+
+.PHONY: synth check test setup install tools bench bench-engine clean
 
 synth: $(RUNTIME)
 	$(BIN)/python main.py
@@ -22,16 +35,48 @@ synth: $(RUNTIME)
 check: $(RUNTIME)
 	$(BIN)/python main.py check
 
-test: $(DEV) node_modules/.installed
+test: $(DEV) node_modules/.installed tools
 	$(BIN)/python -m pytest -q
 
-setup: $(DEV) $(PACKAGE) node_modules/.installed
+setup: $(DEV) $(PACKAGE) node_modules/.installed tools
 
 # The runtime and this package, editable: the `users-authentik` command in $(BIN).
 install: $(PACKAGE)
 
 bench: $(DEV)
 	$(BIN)/python bench/bench.py
+
+# OpenTofu's plan time at 1,000-10,000 users; writes its table into bench/README.md.
+bench-engine: $(DEV) tools
+	$(BIN)/python bench/engine.py
+
+tools: $(TOFU_STAMP)
+
+# No file prerequisites: the stamp's name is the pin, and a checkout that only touches the
+# files' times must not rebuild. Without Go: one line, no stamp; the tests that need tofu skip.
+$(TOFU_STAMP):
+	@if ! command -v $(GO) >/dev/null 2>&1; then \
+	  echo "make: no Go toolchain: OpenTofu not built; tests that need it skip (tools/README.md)"; \
+	else \
+	  echo "make: building OpenTofu from tools/go.mod into $(TOOLS)/bin (first time: minutes; tools/README.md)"; \
+	  mkdir -p $(TOOLS)/bin && \
+	  (cd tools && $(GO_ENV) $(GO) $(GO_BUILD) -ldflags "$(TOFU_LDFLAGS)" \
+	    -o ../$(TOOLS)/bin/tofu.new github.com/opentofu/opentofu/cmd/tofu) && \
+	  mv $(TOOLS)/bin/tofu.new $(TOOLS)/bin/tofu && \
+	  rm -f $(TOOLS)/.tofu-* && touch $@ && \
+	  echo "make: built $$($(TOOLS)/bin/tofu version 2>/dev/null | head -n1)"; \
+	fi
+
+# The real goauthentik provider (tools/README.md#the-provider): NOT BUILT, because the Go module
+# proxy this project can reach refuses every goauthentik.io module (403). Where it is served:
+# add it to a tools module next to OpenTofu and un-comment; the ldflags are its release build's.
+# PROVIDER_VERSION := 2026.5.0
+# PROVIDER_COMMIT  := 69d1bb26f87391742b56be996e8a6d3ae374a595
+# provider: $(TOOLS)/.provider-$(TOOLS_PIN)
+# $(TOOLS)/.provider-$(TOOLS_PIN):
+# 	(cd tools && $(GO_ENV) $(GO) $(GO_BUILD) -ldflags "-s -w -X main.version=$(PROVIDER_VERSION)" \
+# 	  -o ../$(TOOLS)/bin/terraform-provider-authentik_v$(PROVIDER_VERSION) goauthentik.io/terraform-provider-authentik)
+# 	touch $@
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -59,4 +104,4 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 clean:
-	rm -rf $(VENV) node_modules cdktf.out .pytest_cache build *.egg-info
+	rm -rf $(VENV) node_modules cdktf.out .pytest_cache build *.egg-info $(TOOLS)

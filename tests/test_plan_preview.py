@@ -70,7 +70,8 @@ def test_plan_names_the_create_and_the_destroy(tmp_path: Path, terraform_cli: st
     assert "Summary: 1 to create, 0 to update, 1 to destroy (HEAD " in out
     assert '!! DESTROYS 1 user account ' in out
     assert '!!   authentik_user.users["alice"]\n' in out
-    assert "stefan" not in out.split("Terraform will perform the following actions:")[1].split("Plan:")[0]
+    # "OpenTofu will perform …" or "Terraform will perform …", by engine (docs/engine.md).
+    assert "stefan" not in out.split(" will perform the following actions:")[1].split("Plan:")[0]
     # The preview writes nothing in the repo.
     assert tree_digest(repo / "generated") == before
     assert git(repo, "status", "--porcelain") == " M users.json\n"

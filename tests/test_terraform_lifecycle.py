@@ -1,4 +1,5 @@
-"""The real terraform CLI on generated/, offline, against the stand-in provider (tests/standin/).
+"""OpenTofu (and terraform, where installed) on generated/, offline, against the stand-in provider
+(tests/standin/). Every test runs once per engine (tests/standin/fixtures.py: `engine`).
 
 1. The committed generated/ (copied to a scratch workspace, with a local backend_override.tf as
    tofu-controller writes its own): init, validate, plan, apply, and a second plan with no changes.
@@ -8,7 +9,7 @@
    exactly which addresses change and how.
 
 One workspace is shared by the whole module (plans never write state), so each terraform step runs
-once. Skipped, with one line saying why, when neither terraform nor tofu is on PATH.
+once per engine. Skipped, with one line saying why, when there is neither OpenTofu nor terraform.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from tests.helpers import ROOT, addresses, copy_project, read_json, run_main, write_json
-from tests.standin.harness import TerraformRun, resource_actions
+from tests.standin.harness import Engine, TerraformRun, resource_actions
 
 EXAMPLE = read_json(ROOT / "users.json")
 TEAM_USERS = {
@@ -109,24 +110,24 @@ class Lifecycle:
 
 
 @pytest.fixture(scope="module")
-def lifecycle(tmp_path_factory: pytest.TempPathFactory, terraform_cli: str,
+def lifecycle(tmp_path_factory: pytest.TempPathFactory, engine: Engine,
               standin_env: dict[str, str]) -> Iterator[Lifecycle]:
     """One applied base, shared by the module. Two workers synthesize the variants while the
     example is applied; then each variant is planned in its own copy of the team's workspace
     (same state, same .terraform/), two at a time."""
-    scratch = tmp_path_factory.mktemp("lifecycle")
+    scratch = tmp_path_factory.mktemp(f"lifecycle-{engine.name}")
     workspace = scratch / "workspace"
 
     def plan_in_copy(name: str) -> dict[str, Any]:
         generated = synths[name].result()
         copy = scratch / f"plan-{name}"
         shutil.copytree(workspace, copy, symlinks=True)
-        run = TerraformRun(copy, standin_env, terraform_cli, generated)
+        run = TerraformRun(copy, standin_env, engine.path, generated)
         return run.plan()
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         synths = {name: pool.submit(synthesize, scratch / f"variant-{name}", name) for name in VARIANTS}
-        run = TerraformRun(workspace, standin_env, terraform_cli, ROOT / "generated")
+        run = TerraformRun(workspace, standin_env, engine.path, ROOT / "generated")
         run.init()
         validate_output = run.validate().stdout
         example_plan = run.plan()

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import shutil
 import sys
 import tempfile
@@ -48,7 +49,10 @@ STANDIN_PACKAGE = "_users_authentik_standin"  # private name: never clashes with
 USER_TYPE = "authentik_user"
 IGNORED_TF_ENV = ("TF_CLI_ARGS", "TF_DATA_DIR", "TF_WORKSPACE")
 INSTALL_HINT = ("install Terraform (https://developer.hashicorp.com/terraform/install) "
-                "or OpenTofu (https://opentofu.org/docs/intro/install/) and put it on PATH")
+                "or OpenTofu (https://opentofu.org/docs/intro/install/) and put it on PATH, "
+                "or run `make setup` with Go installed to build OpenTofu into .tools/bin")
+# OpenTofu as `make setup` builds it from tools/go.mod (tools/README.md).
+BUILT_TOFU = CHECKOUT / ".tools" / "bin" / "tofu"
 STANDIN_NOTE = (
     "Note: planned offline against the STAND-IN authentik provider (tests/standin/, test tooling):\n"
     "it knows only the provider's schema facts (types, defaults, enumerations); ids and other\n"
@@ -163,7 +167,11 @@ def stale_in_working_tree(generated: Path, rendered: dict[str, str]) -> bool:
 
 
 def find_terraform() -> str:
-    found = shutil.which("terraform") or shutil.which("tofu")
+    """OpenTofu first, the engine tofu-controller runs: the one `make setup` built, else tofu on
+    PATH; terraform only when there is no tofu at all."""
+    if BUILT_TOFU.is_file() and os.access(BUILT_TOFU, os.X_OK):
+        return str(BUILT_TOFU)
+    found = shutil.which("tofu") or shutil.which("terraform")
     if found is None:
         raise PlanError(f"neither terraform nor tofu is on PATH; {INSTALL_HINT}")
     return found

@@ -1,43 +1,65 @@
-"""pytest fixtures for running terraform against the stand-in provider (TEST TOOLING).
+"""pytest fixtures for running OpenTofu/terraform against the stand-in provider (TEST TOOLING).
 
 Import them in a conftest.py: `from tests.standin.fixtures import *  # noqa: F401,F403`.
+
+Tests that take `engine` (directly or through `standin_env` / `terraform_run`) run once per
+installed engine: OpenTofu (the engine tofu-controller runs; `make setup` builds it into
+.tools/bin) and terraform where it is installed. `terraform_cli` is the single preferred engine,
+for tests of `main.py plan`, which makes the same choice.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import pytest
 
-from .harness import TerraformRun, find_cli
+from .harness import BUILT_TOFU, Engine, TerraformRun, find_engines
 from .serve import install_standin_provider
 
-__all__ = ["terraform_cli", "standin_env", "terraform_run"]
+__all__ = ["engine", "terraform_cli", "standin_env", "terraform_run"]
 
-SKIP_REASON = "neither terraform nor tofu on PATH: the stand-in provider tests need a Terraform CLI"
+SKIP_REASON = ("no OpenTofu or terraform: `make setup` builds OpenTofu into .tools/bin when Go is installed "
+               "(tools/README.md), or put tofu or terraform on PATH")
+ENGINES = find_engines()
 
 
-@pytest.fixture(scope="session")
-def terraform_cli() -> str:
-    """Path of terraform (or tofu); skips the test with one clear line when neither exists."""
-    found = find_cli()
-    if found is None:
+@pytest.fixture(scope="session", params=ENGINES or [None], ids=[e.name for e in ENGINES] or ["no-engine"])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """Each installed engine in turn (OpenTofu first); skips with one line when there is none."""
+    if request.param is None:
         pytest.skip(SKIP_REASON)
-    return found
+    return request.param
 
 
 @pytest.fixture(scope="session")
-def standin_env(tmp_path_factory: pytest.TempPathFactory, terraform_cli: str) -> dict[str, str]:
-    """One provider mirror + CLI config per test session; the env vars that select them."""
-    return install_standin_provider(tmp_path_factory.mktemp("standin-provider"), binary=terraform_cli)
+def terraform_cli() -> Iterator[str]:
+    """Path of the preferred engine (OpenTofu first, as `main.py plan` picks); skips when none.
+
+    When it is the OpenTofu `make setup` built, .tools/bin is put first on PATH for the session,
+    so `main.py plan` run in a scratch copy of the project (which has no .tools/) finds it too."""
+    if not ENGINES:
+        pytest.skip(SKIP_REASON)
+    preferred = ENGINES[0].path
+    with pytest.MonkeyPatch.context() as patch:
+        if Path(preferred) == BUILT_TOFU:
+            patch.setenv("PATH", f"{BUILT_TOFU.parent}{os.pathsep}{os.environ.get('PATH', '')}")
+        yield preferred
+
+
+@pytest.fixture(scope="session")
+def standin_env(tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> dict[str, str]:
+    """One provider mirror + CLI config per engine and test session; the env vars that select them."""
+    return install_standin_provider(tmp_path_factory.mktemp(f"standin-provider-{engine.name}"), binary=engine.path)
 
 
 @pytest.fixture
-def terraform_run(tmp_path: Path, terraform_cli: str, standin_env: dict[str, str]) -> Callable[..., TerraformRun]:
+def terraform_run(tmp_path: Path, engine: Engine, standin_env: dict[str, str]) -> Callable[..., TerraformRun]:
     """Factory: terraform_run(module_dir=None, name="workspace") -> TerraformRun in tmp_path/name."""
 
     def make(module: Optional[Path] = None, name: str = "workspace") -> TerraformRun:
-        return TerraformRun(tmp_path / name, standin_env, terraform_cli, module)
+        return TerraformRun(tmp_path / name, standin_env, engine.path, module)
 
     return make

@@ -23,9 +23,40 @@ BACKEND_OVERRIDE_TEXT = (
 MODULE_SUFFIXES = (".tf", ".tf.json")
 
 
+CHECKOUT = Path(__file__).resolve().parents[2]
+# OpenTofu as `make setup` builds it from tools/go.mod (tools/README.md).
+BUILT_TOFU = CHECKOUT / ".tools" / "bin" / "tofu"
+# Comma-separated engine names to run on (e.g. "tofu"); unset: every installed one.
+ENGINES_VARIABLE = "USERS_AUTHENTIK_ENGINES"
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A Terraform-compatible CLI: `name` is "tofu" or "terraform", `path` its executable."""
+
+    name: str
+    path: str
+
+
+def find_engines(environ: Mapping[str, str] = os.environ) -> list[Engine]:
+    """The installed engines, OpenTofu first (tofu-controller's runner ships only OpenTofu):
+    .tools/bin/tofu from `make setup`, else `tofu` on PATH; then `terraform` on PATH.
+    USERS_AUTHENTIK_ENGINES=tofu (or terraform) keeps only those named."""
+    found = []
+    tofu = str(BUILT_TOFU) if BUILT_TOFU.is_file() and os.access(BUILT_TOFU, os.X_OK) else shutil.which("tofu")
+    if tofu:
+        found.append(Engine("tofu", tofu))
+    terraform = shutil.which("terraform")
+    if terraform:
+        found.append(Engine("terraform", terraform))
+    wanted = {n.strip() for n in environ.get(ENGINES_VARIABLE, "").split(",") if n.strip()}
+    return [e for e in found if e.name in wanted] if wanted else found
+
+
 def find_cli() -> Optional[str]:
-    """Path of `terraform`, else `tofu`, on PATH; None when neither is installed."""
-    return shutil.which("terraform") or shutil.which("tofu")
+    """Path of the preferred engine (OpenTofu, else terraform); None when neither is installed."""
+    engines = find_engines()
+    return engines[0].path if engines else None
 
 
 def module_files(directory: Path) -> list[Path]:
