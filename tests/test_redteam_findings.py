@@ -93,3 +93,29 @@ def test_a_sourceignore_hiding_generated_fails_ci(repo: Path) -> None:
     if synth_step.returncode and "sourceignore" not in synth_step.stdout + synth_step.stderr:
         raise RuntimeError(synth_step.stdout + synth_step.stderr)
     assert synth_step.returncode or guard_step.returncode
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "`plan` runs CHECKOUT/.tools/bin/tofu: .tools/ is git-ignored, so a PR can force-add an "
+    "executable there, a checkout of the PR overwrites the reviewer's built tofu (git replaces "
+    "ignored files), and `plan` runs it; tests/standin/ (imported by plan) is likewise outside "
+    "the threat model's protected paths"))
+def test_plan_does_not_run_a_committed_tools_binary(tmp_path: Path) -> None:
+    from tests.gitrepo import git as git_in, git_project
+    from tests.helpers import ROOT, run_main
+
+    root = git_project(tmp_path / "repo")
+    for name in ("tests",):  # plan's stand-in lives in the checkout's tests/standin
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / ".gitignore").write_text((ROOT / ".gitignore").read_text())
+    marker = tmp_path / "ran"
+    tofu = root / ".tools" / "bin" / "tofu"
+    tofu.parent.mkdir(parents=True)
+    tofu.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    tofu.chmod(0o755)
+    git_in(root, "add", "-f", ".tools/bin/tofu", "tests", ".gitignore")
+    git_in(root, "commit", "-q", "-m", "a helpful tools pin")
+    if "tofu" not in git_in(root, "ls-files", ".tools"):
+        raise RuntimeError("could not commit .tools/bin/tofu")
+    run_main(root, "plan")
+    assert not marker.exists(), "main.py plan ran an executable committed in .tools/bin/"
