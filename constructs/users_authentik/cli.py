@@ -72,13 +72,15 @@ def build_parser(prog: str = "users-authentik") -> argparse.ArgumentParser:
     for name in ("synth", "check"):
         sub[name].add_argument("--base", metavar="REF",
                                help="git revision whose users.json the removal guard compares with "
-                                    "(default: HEAD; with no commit or no git at all, the guard has "
-                                    "nothing to compare with and passes)")
+                                    "(default: on a branch, its merge-base with origin/main, else HEAD; "
+                                    "with no commit or no git at all, the guard has nothing to compare "
+                                    "with and passes)")
     sub["synth"].add_argument("--rebuild", action="store_true",
                               help=f"synthesize cdk.tf.json afresh even if its inputs did not change "
                                    f"(also {REBUILD_ENV}=1; CI does)")
-    sub["diff"].add_argument("--base", metavar="REF", default=_HEAD,
-                             help="git revision to compare with (default: %(default)s)")
+    sub["diff"].add_argument("--base", metavar="REF",
+                             help="git revision to compare with (default: the removal guard's, the "
+                                  "merge-base of HEAD and origin/main on a branch, else HEAD)")
     sub["diff"].add_argument("--format", choices=["text", "markdown"], default="text",
                              help="output format; markdown for a pull request summary (default: %(default)s)")
     sub["plan"].add_argument("--base", metavar="REF", default=_HEAD,
@@ -135,8 +137,10 @@ def main(argv: list[str] | None = None, root: Path | None = None, *, prog: str |
         return 1
     paths = Paths(root)
     if args.command == "diff":
+        from .guard import default_base
         from .preview import run_diff
-        return run_diff(paths.root, args.base, args.format)
+        ref, label = (args.base, args.base) if args.base else default_base(paths.root)
+        return run_diff(paths.root, ref, args.format, label=label)
     return _run(args, paths)
 
 

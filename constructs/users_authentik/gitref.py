@@ -100,3 +100,24 @@ def history(root: Path, sha: str, names: Sequence[str]) -> list[str]:
     project), newest first: the versions those files had, one per commit."""
     listed = run_git(root, "rev-list", "--first-parent", sha, "--", *names)
     return listed.stdout.decode().split() if listed.returncode == 0 else []
+
+
+# Where a change will merge into, in order: the remote's default branch, its main, the
+# local main. The first that exists is the "upstream" of guard.default_base.
+UPSTREAMS = ("refs/remotes/origin/HEAD", "refs/remotes/origin/main", "refs/heads/main")
+
+
+def merge_base(root: Path, head: str = "HEAD") -> tuple[str, str] | None:
+    """(upstream name, merge-base commit of head and it) for the first UPSTREAMS entry that
+    exists; None if none does (or there is no git, no commit)."""
+    if shutil.which("git") is None:
+        return None
+    for ref in UPSTREAMS:
+        found = run_git(root, "merge-base", head, ref)
+        if found.returncode == 0:
+            short = ref.removeprefix("refs/remotes/").removeprefix("refs/heads/")
+            if short == "origin/HEAD":  # name the branch it points at
+                named = run_git(root, "rev-parse", "--abbrev-ref", ref)
+                short = named.stdout.decode().strip() or short if named.returncode == 0 else short
+            return short, found.stdout.decode().strip()
+    return None

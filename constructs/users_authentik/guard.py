@@ -11,7 +11,13 @@ pre-commit runs) compares users.json and settings.json with the last commit (git
 users (settings.json "offboarding"; defaults 3 and 10; the stricter of the base's and the
 change's values, so raising them takes effect from the next change), unless users.json
 names every one of them in "offboarding": {"allow_removal": [...]}: a deliberate override
-that is committed with the removal, so it stays in the history. It also refuses a change
+that is committed with the removal, so it stays in the history.
+
+"The last commit" is the base the change will merge into (default_base): the merge-base
+of HEAD and origin's default branch (or origin/main, or main), so pre-commit on the second
+commit of a pull request judges the whole pull request, as CI's `check --base origin/main`
+does, and one allow_removal list serves every commit of it. Names in allow_removal that
+are gone at the base already (a list left over from a merged offboarding) are one note. It also refuses a change
 after which no admin of the base is still an active admin (a handover takes two changes).
 Destroys are counted once, by changes.planned_user_destroys, which `main.py diff` uses too.
 
@@ -32,8 +38,9 @@ from typing import Any
 from .changes import SettingChange, planned_user_destroys, setting_changes
 from .check import lockout_problem
 from .model import Directory
-from .problems import Problem, where
-from .revision import NoRevision, Revision, last_readable, load_revision, read_files, unchanged
+from .problems import Problem
+from .gitref import merge_base
+from .revision import NoRevision, Revision, last_readable, load_revision, read_files, resolve_commit, unchanged
 from .settings import OffboardingSettings, Settings
 
 FILE = "users.json"
@@ -54,6 +61,7 @@ class Verdict:
     allowed: int
     overridden: bool  # more than allowed, and every one named in allow_removal
     problems: tuple[Problem, ...]
+    stale: tuple[str, ...] = ()  # allow_removal names already gone at the base (stale_note)
 
 
 def limits(base: Settings | None, head: Settings) -> OffboardingSettings:
@@ -89,15 +97,22 @@ def judge(base: Directory, head: Directory, settings: Settings, ref: str = "HEAD
             f'if this is intended, name exactly these users in users.json: "offboarding": {{"allow_removal": {listing}}}; '
             f"if not, restore them from {ref} (`python3 main.py diff` shows the change), "
             'or suspend them with "active": false instead'))
-    if head != base:
-        # A name left from an earlier removal: the override is for one change only.
-        problems += [Problem(FILE, where("offboarding", "allow_removal"),
-                             f'"{name}" is not removed by this change (there is no such user at {ref} either)',
-                             f'remove "{name}" from allow_removal: the list names only the users this change '
-                             "removes, and is emptied in the next change")
-                     for name in head.allow_removal if name not in removed]
+    # A name neither at the base nor here was removed by an earlier change (a list left
+    # from a merged offboarding): harmless, one note (check.py refuses a name still here).
+    stale = tuple(name for name in head.allow_removal if name not in removed)
     problems += handover_problems(base, head, ref)
-    return Verdict(removed, len(base.users), allowed, len(removed) > allowed and not unlisted, tuple(problems))
+    return Verdict(removed, len(base.users), allowed, len(removed) > allowed and not unlisted, tuple(problems),
+                   stale)
+
+
+def stale_note(verdict: Verdict, ref: str) -> list[str]:
+    """One line for a leftover allow_removal, however many names it has."""
+    if not verdict.stale:
+        return []
+    names = ", ".join(verdict.stale)
+    return [f"note: offboarding.allow_removal names {names}, already gone at {ref} (left from an earlier "
+            "offboarding); delete the \"offboarding\" list from users.json, it only serves the change that "
+            "removes them"]
 
 
 def handover_problems(base: Directory, head: Directory, ref: str) -> list[Problem]:
@@ -171,16 +186,16 @@ def guard(root: Path, ref: str | None, head: Directory | None, settings: Setting
     must exist and be readable."""
     if head is None and lockout_problem(FILE) not in problems:
         return problems, []  # the input has other problems: fix those first
-    name = ref or "HEAD"
+    target, name = (ref, ref) if ref is not None else default_base(root)
     try:
-        files = read_files(root, name)
+        files = read_files(root, target)
     except NoRevision as missing:
         return (problems if ref is None and missing.no_git else problems + missing.problems), []
     if head is not None and unchanged(root, files):
         return problems, []  # nothing changed (a clean checkout, CI): no need to load it twice
     base, notes = load_revision(root, name, files, check=False), []
     deleted = "users.json" not in files  # or never there: last_readable tells
-    earlier = last_readable(root, name) if base.directory is None or deleted else None
+    earlier = last_readable(root, target) if base.directory is None or deleted else None
     if base.directory is None or earlier is not None:
         if ref is not None:
             return problems + [_unreadable(name, base, earlier)], []
@@ -195,7 +210,28 @@ def guard(root: Path, ref: str | None, head: Directory | None, settings: Setting
     if head is None or settings is None:
         return problems, notes
     notes += settings_notes(setting_changes(base.settings, settings), base.directory, name)
-    return problems + list(judge(base.directory, head, settings, name, base.settings).problems), notes
+    verdict = judge(base.directory, head, settings, name, base.settings)
+    return problems + list(verdict.problems), notes + stale_note(verdict, name)
+
+
+def default_base(root: Path) -> tuple[str, str]:
+    """(revision, how messages name it) that synth, check and diff compare with when no
+    --base is given: the merge-base of HEAD and the branch it will merge into
+    (gitref.UPSTREAMS), "HEAD" when that is HEAD itself or there is none (docs/offboarding.md)."""
+    found = merge_base(root)
+    if found is None:
+        return "HEAD", "HEAD"
+    upstream, commit = found
+    if commit == resolve_commit_or_none(root, "HEAD"):
+        return "HEAD", "HEAD"
+    return commit, f"{commit[:12]} (merge-base with {upstream})"
+
+
+def resolve_commit_or_none(root: Path, ref: str) -> str | None:
+    try:
+        return resolve_commit(root, ref)
+    except NoRevision:
+        return None
 
 
 def _why(base: Revision) -> str:

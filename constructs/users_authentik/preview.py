@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .changes import Changes, SettingChange, compare
-from .guard import Verdict, explain_lockout, judge
+from .guard import Verdict, explain_lockout, judge, stale_note
 from .loading import Paths, read, validate
 from .model import Group, User
 from .problems import Problem
@@ -27,9 +27,12 @@ ADOPT_NOTE = ("existing accounts taken over (imported), then changed to match th
               "the plan fails unless each has this username and is not akadmin")
 
 
-def run_diff(root: Path, ref: str, fmt: str, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """Exit status: 0 shown, 1 a side is invalid or there is nothing to compare with."""
+def run_diff(root: Path, ref: str, fmt: str, out: TextIO | None = None, err: TextIO | None = None,
+             label: str | None = None) -> int:
+    """Exit status: 0 shown, 1 a side is invalid or there is nothing to compare with.
+    label: how to name ref (guard.default_base's name for a merge-base)."""
     out, err = out or sys.stdout, err or sys.stderr
+    label = label or ref
     files = read(Paths(root))
     head, settings, problems = validate(files)
     try:
@@ -40,17 +43,17 @@ def run_diff(root: Path, ref: str, fmt: str, out: TextIO | None = None, err: Tex
     base, base_problems = revision.directory, revision.problems
     if problems:
         if base is not None:
-            problems = explain_lockout(problems, base, files.document, ref)
+            problems = explain_lockout(problems, base, files.document, label)
         err.write(format_problems(problems, "generated/ (diff writes nothing)"))
         return 1
     if base is None:
-        err.write(base_invalid(ref, base_problems))
+        err.write(base_invalid(label, base_problems))
         return 1
     if base_problems:  # compared all the same, as the removal guard compares with it
-        err.write(base_noted(ref, base_problems))
+        err.write(base_noted(label, base_problems))
     changes = compare(base, head, revision.settings, settings)
-    verdict = judge(base, head, settings, ref, revision.settings)
-    shown = render_markdown(changes, ref, verdict) if fmt == "markdown" else render_text(changes, ref, verdict)
+    verdict = judge(base, head, settings, label, revision.settings)
+    shown = render_markdown(changes, label, verdict) if fmt == "markdown" else render_text(changes, label, verdict)
     # A committed base is read without its checks, so its names may hold escapes or bidi
     # overrides: never raw to a terminal or a PR comment.
     out.write("\n".join(visible(line) for line in shown.split("\n")))
@@ -104,6 +107,8 @@ def render_text(changes: Changes, ref: str, verdict: Verdict | None = None) -> s
     if verdict is not None and (verdict.removed or verdict.problems):
         tail = ["", f"Removal guard: {guard_line(verdict)}"]
         tail += [f"  {line}" for p in verdict.problems for line in str(p).splitlines()]
+    if verdict is not None and verdict.stale:
+        tail += [""] + stale_note(verdict, ref)
     settings = _settings_text(changes, ref)
     if changes.empty:
         return "\n".join([f"{head}: no changes to users or groups"
@@ -224,6 +229,8 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None) 
         else:
             tail += [_md(guard_line(verdict))]
         tail.append("")
+    if verdict is not None and verdict.stale:
+        tail += [_md(line) for line in stale_note(verdict, ref)] + [""]
     settings = _settings_markdown(changes, ref)
     if changes.empty and not changes.settings:
         return "\n".join(lines + ["No changes to users or groups.", ""] + tail)
