@@ -43,6 +43,8 @@ users.json: HEAD -> working tree: 1 onboarded, 2 offboarded, 1 suspended, 1 re-a
   - REVOKED  ada              is_admin removed
   - REVOKED  ivy              offboarded
 
+!! DELETES bob, ivy AND CREATES frank: if one of them is a person renamed, that person loses their passkeys and MFA devices; rename with "renamed_from": "<old username>" in the new entry to keep the account
+
 Onboarded (1)
   + frank            Frank <frank@example.org>  [groups: ops; ADMIN]
 
@@ -63,7 +65,7 @@ Changed (2)
   ~ erin             name: "Erin" -> "Erin B"
 
 Groups (1)
-  + ops              created
+  + ops              created by this change
 
 Removal guard: removes 2 of 7 users; up to 3 without an override: OK
 """
@@ -80,6 +82,9 @@ EXPECTED_MARKDOWN = """\
 > - **granted to** `frank` (new user)
 > - **revoked from** `ada` (is\\_admin removed)
 > - **revoked from** `ivy` (offboarded)
+
+> [!CAUTION]
+> **DELETES bob, ivy AND CREATES frank: if one of them is a person renamed, that person loses their passkeys and MFA devices; rename with "renamed\\_from": "\\<old username\\>" in the new entry to keep the account**
 
 #### Onboarded (1)
 
@@ -123,7 +128,7 @@ The accounts keep their passkeys and devices but cannot sign in.
 
 | Group | Change | Details |
 |---|---|---|
-| ops | created |  |
+| ops | created by this change |  |
 
 #### Removal guard
 

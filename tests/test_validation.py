@@ -85,7 +85,7 @@ CASES = [
     ("email-malformed", set_("users/ada/email", "ada-at-example"), ['users.ada.email: "ada-at-example" is not an email address', "name@domain"]),
     ("email-not-string", set_("users/ada/email", 42), ["users.ada.email: must be a string"]),
     ("typo-key", edit(lambda d: d["users"]["ada"].update(emial="x@y.z")), ['users.ada.emial: unknown key "emial"', 'did you mean "email"',
-      "allowed keys: active, authentik_id, email, groups, is_admin, name, path\n"]),
+      "allowed keys: active, authentik_id, email, groups, is_admin, name, path, renamed_from\n"]),
     ("password", set_("users/ada/password", "hunter2"), ["users.ada.password: is not allowed", "never be stored in git", "enrollment flow"]),
     ("is-admin-string", set_("users/ada/is_admin", "yes"), ["users.ada.is_admin: must be true or false", "without quotes"]),
     ("active-string", set_("users/ada/active", "false"), ["users.ada.active: must be true or false"]),

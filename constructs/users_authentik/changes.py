@@ -7,11 +7,13 @@ with planned_user_destroys below, so the preview and the guard always agree.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any
 
 from .model import Directory, Group, User
 from .settings import Settings
+from .text import fold
 
 
 @dataclass(frozen=True)
@@ -66,18 +68,23 @@ class Changes:
     admin: tuple[AdminChange, ...]
     fields: tuple[FieldChange, ...]  # USER_FIELDS of kept users
     memberships: tuple[Membership, ...]
-    groups_created: tuple[Group, ...]
+    groups_created: tuple[Group, ...]  # new groups no entry adopts: created by this change
     groups_adopted: tuple[Group, ...]  # new entries taking over an existing group (authentik_id)
     groups_deleted: tuple[Group, ...]
     group_fields: tuple[FieldChange, ...]
     base_users: int  # how many users there were before
     settings: tuple[SettingChange, ...] = ()  # setting_changes(): listed apart from users and groups
     netbird: tuple[AccessChange, ...] = ()  # NetBird sign-in granted or revoked
+    renamed: tuple[tuple[User, User], ...] = ()  # (before, after): moved, kept with its passkeys
+    # (gone, new) with one email: one person renamed without "renamed_from", so deleted and
+    # created, losing their devices (the guard refuses it, preview.py says why)
+    maybe_renamed: tuple[tuple[str, str], ...] = ()
+    group_typos: tuple[tuple[str, str], ...] = ()  # (created group, the existing name it is close to)
 
     @property
     def empty(self) -> bool:
         """No change to users or groups (settings changes are listed on their own)."""
-        return not any((self.onboarded, self.adopted, self.offboarded, self.suspended, self.reactivated,
+        return not any((self.renamed, self.onboarded, self.adopted, self.offboarded, self.suspended, self.reactivated,
                         self.admin, self.fields, self.memberships, self.groups_created, self.groups_adopted,
                         self.groups_deleted, self.group_fields, self.netbird))
 
@@ -99,11 +106,55 @@ USER_FIELDS = ("name", "email", "path", "is_admin", "authentik_id")
 GROUP_FIELDS = ("attributes", "authentik_id", "netbird")
 
 
+def renames(base: Directory, head: Directory) -> tuple[tuple[str, str], ...]:
+    """(old, new) usernames an entry's "renamed_from" moves: old is at the base and gone
+    here, new is not at the base. synth writes a moved block for it, so Terraform updates
+    the account in place (same pk, passkeys and devices) instead of destroying it."""
+    before = {u.username for u in base.users}
+    after = {u.username for u in head.users}
+    return tuple(sorted((u.renamed_from, u.username) for u in head.users
+                        if u.renamed_from is not None and u.renamed_from in before
+                        and u.renamed_from not in after and u.username not in before))
+
+
 def planned_user_destroys(base: Directory, head: Directory) -> tuple[str, ...]:
     """Usernames whose authentik_user Terraform would destroy (with the account's passkeys
-    and TOTP devices): in base, not in head. Addresses are keyed by username, so a renamed
-    username is a destroy too. The one place this is counted."""
-    return tuple(sorted({u.username for u in base.users} - {u.username for u in head.users}))
+    and TOTP devices): in base, not in head, and not renamed (renames). Addresses are keyed
+    by username, so a rename without "renamed_from" is a destroy. The one place this is counted."""
+    moved = {old for old, _new in renames(base, head)}
+    return tuple(sorted({u.username for u in base.users} - {u.username for u in head.users} - moved))
+
+
+def same_person(base: Directory, head: Directory) -> tuple[tuple[str, str], ...]:
+    """(destroyed, added) pairs with one email (compared as check.py compares emails): most
+    likely one person renamed without "renamed_from", who would lose their devices."""
+    destroyed = set(planned_user_destroys(base, head))
+    gone = {fold(u.email.strip()): u.username for u in base.users if u.username in destroyed}
+    known = {u.username for u in base.users}
+    return tuple(sorted((gone[key], u.username) for u in head.users
+                        if u.username not in known and u.renamed_from is None
+                        and (key := fold(u.email.strip())) in gone))
+
+
+def group_typos(base: Directory, head: Directory) -> tuple[tuple[str, str], ...]:
+    """(new group, existing group) for a group this change creates that one entry alone
+    names and that is spelt nearly like a group that exists ("deve" next to "dev"): without
+    a top-level "groups" section nothing else stops a typo creating a group."""
+    at_base = {g.name for g in base.groups}
+    members: dict[str, int] = {}
+    for u in head.users:
+        for g in u.groups:
+            members[g] = members.get(g, 0) + 1
+    known = sorted(at_base | set(members))
+    out = []
+    for g in head.groups:
+        if g.name in at_base or g.authentik_id is not None or members.get(g.name, 0) > 1:
+            continue
+        close = difflib.get_close_matches(g.name, [k for k in known if k != g.name and k.casefold() != g.name.casefold()],
+                                          n=1, cutoff=0.75)
+        if close:
+            out.append((g.name, close[0]))
+    return tuple(out)
 
 
 SUPERUSER_GROUP = "users.superuser_group"
@@ -130,14 +181,16 @@ def compare(base: Directory, head: Directory, base_settings: Settings | None = N
     after = {u.username: u for u in head.users}
     destroyed = planned_user_destroys(base, head)
     kept = sorted(before.keys() & after.keys())
+    moved = renames(base, head)
+    pairs = sorted([(name, name) for name in kept] + list(moved), key=lambda p: p[1])
 
     admin = [AdminChange(name, False, "offboarded") for name in destroyed if _admin(before[name])]
-    added = sorted(after.keys() - before.keys())
+    added = sorted(after.keys() - before.keys() - {new for _old, new in moved})
     admin += [AdminChange(name, True, "new user" if after[name].authentik_id is None else "adopted account")
               for name in added if _admin(after[name])]
     fields, memberships = [], []
-    for name in kept:
-        b, h = before[name], after[name]
+    for old, name in pairs:
+        b, h = before[old], after[name]
         if _admin(b) != _admin(h):
             why = ([] if b.is_admin == h.is_admin else ["is_admin " + ("set" if h.is_admin else "removed")]) \
                 + ([] if b.active == h.active else ["re-activated" if h.active else "suspended"])
@@ -158,8 +211,8 @@ def compare(base: Directory, head: Directory, base_settings: Settings | None = N
         onboarded=tuple(after[n] for n in added if after[n].authentik_id is None),
         adopted=tuple(after[n] for n in added if after[n].authentik_id is not None),
         offboarded=tuple(before[n] for n in destroyed),
-        suspended=tuple(after[n] for n in kept if before[n].active and not after[n].active),
-        reactivated=tuple(after[n] for n in kept if not before[n].active and after[n].active),
+        suspended=tuple(after[n] for o, n in pairs if before[o].active and not after[n].active),
+        reactivated=tuple(after[n] for o, n in pairs if not before[o].active and after[n].active),
         admin=tuple(sorted(admin, key=lambda a: (not a.granted, a.username))),
         fields=tuple(fields),
         memberships=tuple(memberships),
@@ -172,7 +225,10 @@ def compare(base: Directory, head: Directory, base_settings: Settings | None = N
                            if getattr(groups_before[n], f) != getattr(groups_after[n], f)),
         base_users=len(base.users),
         settings=setting_changes(base_settings, head_settings),
-        netbird=netbird_access_changes(base, head))
+        netbird=netbird_access_changes(base, head),
+        renamed=tuple((before[o], after[n]) for o, n in moved),
+        maybe_renamed=same_person(base, head),
+        group_typos=group_typos(base, head))
 
 
 def netbird_access_changes(base: Directory, head: Directory) -> tuple[AccessChange, ...]:

@@ -43,6 +43,7 @@ def check_users(data: Any, settings: Settings, file: str) -> list[Problem]:
     problems += _groups(users, declared, settings.users.superuser_group, file)
     problems += _duplicate_ids(users, declared or {}, file)
     problems += _netbird(users, declared or {}, settings, file)
+    problems += _renames(users, file)
     return sorted(set(problems))
 
 
@@ -190,6 +191,30 @@ def _duplicate_ids(users: dict[str, dict], declared: dict, file: str) -> list[Pr
                                         f'{json.dumps(value)} is already the authentik_id of {kind} "{other}"; '
                                         "one Authentik object can be adopted by one entry only",
                                         f"check both ids in the Authentik admin UI and keep the id only on the {kind} it belongs to"))
+    return problems
+
+
+def _renames(users: dict[str, dict], file: str) -> list[Problem]:
+    # renamed_from becomes a moved block: it must name one old account, not a current one
+    # (Terraform refuses to move an address the configuration still declares), and not also
+    # adopt another (an import and a move into one address).
+    problems, claimed = [], {}
+    for name in sorted(users):
+        old = users[name].get("renamed_from")
+        if not isinstance(old, str):
+            continue
+        at = where("users", name, "renamed_from")
+        if old in users:
+            problems.append(Problem(file, at, f'"{old}" is {"this entry" if old == name else "still an entry in users"}; '
+                                    "renamed_from names the username this entry had before",
+                                    f'remove "renamed_from", or remove the entry "{old}" if this is that person renamed'))
+        elif old in claimed:
+            problems.append(Problem(file, at, f'"{old}" is already renamed to "{claimed[old]}"; one account can '
+                                    "be renamed into one entry only", f'keep renamed_from "{old}" on one entry'))
+        claimed.setdefault(old, name)
+        if "authentik_id" in users[name]:
+            problems.append(Problem(file, at, "an entry either adopts an account (authentik_id) or renames "
+                                    "its own (renamed_from), not both", "remove one of the two"))
     return problems
 
 

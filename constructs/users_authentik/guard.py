@@ -35,10 +35,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .changes import SettingChange, planned_user_destroys, setting_changes
+from .changes import SettingChange, group_typos, planned_user_destroys, renames, same_person, setting_changes
 from .check import lockout_problem
 from .model import Directory
-from .problems import Problem
+from .problems import Problem, where
 from .gitref import merge_base
 from .revision import NoRevision, Revision, last_readable, load_revision, read_files, resolve_commit, unchanged
 from .settings import OffboardingSettings, Settings
@@ -100,6 +100,7 @@ def judge(base: Directory, head: Directory, settings: Settings, ref: str = "HEAD
     # A name neither at the base nor here was removed by an earlier change (a list left
     # from a merged offboarding): harmless, one note (check.py refuses a name still here).
     stale = tuple(name for name in head.allow_removal if name not in removed)
+    problems += rename_problems(base, head, ref)
     problems += handover_problems(base, head, ref)
     return Verdict(removed, len(base.users), allowed, len(removed) > allowed and not unlisted, tuple(problems),
                    stale)
@@ -115,13 +116,33 @@ def stale_note(verdict: Verdict, ref: str) -> list[str]:
             "removes them"]
 
 
+def rename_problems(base: Directory, head: Directory, ref: str) -> list[Problem]:
+    """A username changed with the same email but no "renamed_from" deletes the person's
+    account (passkeys, devices) and creates a new one: almost surely not meant. And a
+    renamed_from into a name that is an account at ref already would merge two accounts."""
+    problems = [Problem(FILE, where("users", new),
+                        f'takes the email of "{old}", which this change removes: as written, the account '
+                        f'"{old}" is deleted with its passkeys and MFA devices and "{new}" is a new account',
+                        f'if it is the same person, add "renamed_from": "{old}" to "{new}" to rename the account '
+                        f'and keep its devices; if it is not, remove "{old}" in one change and add "{new}" in the next')
+                for old, new in same_person(base, head)]
+    known = {u.username for u in base.users}
+    problems += [Problem(FILE, where("users", u.username, "renamed_from"),
+                         f'"{u.username}" is an account at {ref} already, so it cannot take over "{u.renamed_from}"',
+                         f'remove "renamed_from", or rename "{u.renamed_from}" to a username that is not taken')
+                 for u in head.users if u.renamed_from in known and u.username in known]
+    return problems
+
+
 def handover_problems(base: Directory, head: Directory, ref: str) -> list[Problem]:
     """At least one active admin at ref must still be one: a new account has no password or
-    passkey until its owner enrolls, and a renamed username is a new account (the old one is
-    destroyed with its passkeys), so replacing every admin in one change can lock them all
+    passkey until its owner enrolls, and a username changed without "renamed_from" is a new
+    account (the old one is destroyed with its passkeys; with it, the same account), so replacing every admin in one change can lock them all
     out. (No active admin left at all is check.lockout_problem's, explained by explain_lockout.)"""
     before = [u.username for u in base.admins if u.active]
-    after = {u.username: u for u in head.users}
+    # A renamed account (renamed_from, a moved block) is the same account: known by its name at ref.
+    was = {new: old for old, new in renames(base, head)}
+    after = {was.get(u.username, u.username): u for u in head.users}
     left = sorted(name for name, u in after.items() if u.is_admin and u.active)
     if not before or not left or any(name in left for name in before):
         return []
@@ -211,7 +232,10 @@ def guard(root: Path, ref: str | None, head: Directory | None, settings: Setting
         return problems, notes
     notes += settings_notes(setting_changes(base.settings, settings), base.directory, name)
     verdict = judge(base.directory, head, settings, name, base.settings)
-    return problems + list(verdict.problems), notes + stale_note(verdict, name)
+    typos = [f'note: group "{new}" is new and only one entry names it; did you mean "{old}"? '
+             f'(a top-level "groups" section makes a misspelt group an error)'
+             for new, old in group_typos(base.directory, head)]
+    return problems + list(verdict.problems), notes + stale_note(verdict, name) + typos
 
 
 def default_base(root: Path) -> tuple[str, str]:

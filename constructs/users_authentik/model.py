@@ -19,6 +19,7 @@ class User:
     active: bool
     path: str
     authentik_id: int | None = None  # adopt this existing account (an import block)
+    renamed_from: str | None = None  # the username before: a moved block keeps the account
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ def build_directory(data: dict[str, Any], settings: Settings) -> Directory:
              groups=tuple(sorted(entry.get("groups", []))),
              is_admin=entry.get("is_admin", False), active=entry.get("active", True),
              path=entry.get("path", settings.users.path),
-             authentik_id=_int_or_none(entry.get("authentik_id")))
+             authentik_id=_int_or_none(entry.get("authentik_id")),
+             renamed_from=entry.get("renamed_from"))
         for name, entry in sorted(data["users"].items()))
     declared = data.get("groups")
     if declared is None:

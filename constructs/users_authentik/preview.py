@@ -8,6 +8,7 @@ same change always reads the same.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -82,7 +83,8 @@ def _count(problems: list[Problem]) -> str:
 # --- text -------------------------------------------------------------------------------
 
 def summary(changes: Changes) -> str:
-    parts = [(len(changes.onboarded), "onboarded")]
+    parts = [(len(changes.renamed), "renamed")] if changes.renamed else []
+    parts += [(len(changes.onboarded), "onboarded")]
     parts += [(len(changes.adopted), "adopted")] if changes.adopted else []
     parts += [(len(changes.offboarded), "offboarded"),
              (len(changes.suspended), "suspended"), (len(changes.reactivated), "re-activated"),
@@ -127,6 +129,8 @@ def render_text(changes: Changes, ref: str, verdict: Verdict | None = None) -> s
     lines += settings[2:] if changes.admin and changes.superuser_group else settings
     section("NetBird access", [f"  {'+' if a.granted else '-'} {a.username} {'gains' if a.granted else 'loses'} "
                                f"NetBird access ({a.reason})" for a in changes.netbird])
+    lines += [f"!! {line}" if line else "" for line in lost_devices(changes)]
+    section("Renamed", [f"  ~ {b.username} -> {h.username}  {_who(h)}" for b, h in changes.renamed], RENAME_NOTE)
     section("Onboarded", [f"  + {u.username:<16} {_who(u)}{_extras(u)}" for u in changes.onboarded])
     section("Adopted", [f"  + {u.username:<16} {adopts(u)}: {_who(u)}{_extras(u)}" for u in changes.adopted],
             ADOPT_NOTE)
@@ -137,15 +141,36 @@ def render_text(changes: Changes, ref: str, verdict: Verdict | None = None) -> s
     rows += [(m.username, f"groups: {_membership(m.added, m.removed)}") for m in changes.memberships]
     section("Changed", [f"  ~ {name:<16} {what}" for name, what in sorted(rows)],
             count=len(changes.changed_users))
-    groups = [f"  + {g.name:<16} created" for g in changes.groups_created]
-    groups += [f"  + {g.name:<16} {adopts_group(g)}" for g in changes.groups_adopted]
-    groups += [f"  - {g.name:<16} deleted" for g in changes.groups_deleted]
-    groups += [f"  ~ {f.subject:<16} {f.field}: {_value(f.before)} -> {_value(f.after)}" for f in changes.group_fields]
+    typos = dict(changes.group_typos)
+    groups = [f"  + {group_name(g.name):<16} created by this change" + _typo(typos.get(g.name))
+              for g in changes.groups_created]
+    groups += [f"  + {group_name(g.name):<16} {adopts_group(g)}" for g in changes.groups_adopted]
+    groups += [f"  - {group_name(g.name):<16} deleted" for g in changes.groups_deleted]
+    groups += [f"  ~ {group_name(f.subject):<16} {f.field}: {_value(f.before)} -> {_value(f.after)}"
+               for f in changes.group_fields]
     section("Groups", sorted(groups, key=lambda r: r[4:]))
     return "\n".join(lines + tail) + "\n"
 
 
 ADMIN_TITLE = "!! ADMIN RIGHTS CHANGE: review these first !!"
+RENAME_NOTE = "the same account under a new username (moved): it keeps its passkeys and MFA devices"
+
+
+def lost_devices(changes: Changes) -> list[str]:
+    """The loud warning when a change deletes accounts and creates others: a username
+    changed without "renamed_from" is a delete and a create, and the person loses their
+    passkeys and MFA devices. With the same email the guard refuses it (guard.rename_problems)."""
+    if changes.maybe_renamed:
+        return ["", "RENAME WITHOUT renamed_from: the person loses their passkeys and MFA devices"] + [
+            f'  {new} has the email of {old}, which is deleted: add "renamed_from": "{old}" to {new} to keep the account'
+            for old, new in changes.maybe_renamed]
+    if changes.offboarded and changes.onboarded:
+        gone = ", ".join(u.username for u in changes.offboarded)
+        new = ", ".join(u.username for u in changes.onboarded)
+        return ["", f"DELETES {gone} AND CREATES {new}: if one of them is a person renamed, that person loses "
+                "their passkeys and MFA devices; rename with \"renamed_from\": \"<old username>\" in the new entry "
+                "to keep the account"]
+    return []
 
 
 def superuser_line(change: SettingChange) -> str:
@@ -183,7 +208,7 @@ def adopts(user: User) -> str:
 
 
 def adopts_group(group: Group) -> str:
-    return f"adopts existing group {group.name} (id {group.authentik_id})"
+    return f"adopts existing group {group_name(group.name)} (id {group.authentik_id})"
 
 
 def _notes(user: User) -> list[str]:
@@ -191,13 +216,27 @@ def _notes(user: User) -> list[str]:
 
 
 def _extras(user: User) -> str:
-    groups = f"groups: {', '.join(user.groups)}" if user.groups else "no groups"
+    groups = f"groups: {group_list(user.groups)}" if user.groups else "no groups"
     return "  [" + "; ".join([groups] + _notes(user)) + "]"
 
 
 def _membership(added: tuple[str, ...], removed: tuple[str, ...]) -> str:
-    return "; ".join(([f"added {', '.join(added)}"] if added else [])
-                     + ([f"removed {', '.join(removed)}"] if removed else []))
+    return "; ".join(([f"added {group_list(added)}"] if added else [])
+                     + ([f"removed {group_list(removed)}"] if removed else []))
+
+
+def group_name(name: str) -> str:
+    """A group name as text can show it: quoted when it has spaces or punctuation, so
+    "on call" reads as one group (and "a, b" as one too)."""
+    return name if _PLAIN_GROUP.fullmatch(name) else json.dumps(name, ensure_ascii=False)
+
+
+def group_list(names: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(map(group_name, names))
+
+
+def _typo(close: str | None) -> str:
+    return f' (did you mean "{close}"? only one entry names it)' if close else ""
 
 
 def _value(value: Any) -> str:
@@ -264,10 +303,17 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None) 
         lines += [f"- `{a.username}` **{'gains' if a.granted else 'loses'}** NetBird access ({_md(a.reason)})"
                   for a in changes.netbird]
         lines.append("")
+    warning = lost_devices(changes)
+    if warning:
+        lines += ["> [!CAUTION]"] + [f"> **{_md(line.strip())}**" if i == 1 else f"> - {_md(line.strip())}"
+                                      for i, line in enumerate(warning) if line] + [""]
+    table("Renamed", ["Before", "After", "Name", "Email"],
+          [[f"`{b.username}`", f"`{h.username}`", _md(h.name), _md(h.email)] for b, h in changes.renamed],
+          _sentence(RENAME_NOTE))
     table("Onboarded", ["User", "Name", "Email", "Groups", "Notes"],
-          [person(u) + [_md(", ".join(u.groups)), _md("; ".join(_notes(u)))] for u in changes.onboarded])
+          [person(u) + [_md(group_list(u.groups)), _md("; ".join(_notes(u)))] for u in changes.onboarded])
     table("Adopted", ["User", "Name", "Email", "Groups", "Notes"],
-          [person(u) + [_md(", ".join(u.groups)), _md("; ".join([adopts(u)] + _notes(u)))] for u in changes.adopted],
+          [person(u) + [_md(group_list(u.groups)), _md("; ".join([adopts(u)] + _notes(u)))] for u in changes.adopted],
           _sentence(ADOPT_NOTE))
     table("Offboarded", ["User", "Name", "Email"], [person(u) for u in changes.offboarded],
           f"**{_sentence(OFFBOARD_NOTE)}**")
@@ -278,15 +324,18 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None) 
             for f in changes.fields]
     rows += [[f"`{m.username}`", "`groups`", _md(_membership(m.added, m.removed))] for m in changes.memberships]
     table("Changed", ["User", "Field", "Change"], sorted(rows), count=len(changes.changed_users))
-    groups = [[_md(g.name), "created", ""] for g in changes.groups_created]
-    groups += [[_md(g.name), "adopted", _md(adopts_group(g))] for g in changes.groups_adopted]
-    groups += [[_md(g.name), "deleted", ""] for g in changes.groups_deleted]
-    groups += [[_md(f.subject), f"`{f.field}`", f"{_md(_value(f.before))} → {_md(_value(f.after))}"]
+    typos = dict(changes.group_typos)
+    groups = [[_md(group_name(g.name)), "created by this change", _md(_typo(typos.get(g.name)).strip(" ()"))]
+              for g in changes.groups_created]
+    groups += [[_md(group_name(g.name)), "adopted", _md(adopts_group(g))] for g in changes.groups_adopted]
+    groups += [[_md(group_name(g.name)), "deleted", ""] for g in changes.groups_deleted]
+    groups += [[_md(group_name(f.subject)), f"`{f.field}`", f"{_md(_value(f.before))} → {_md(_value(f.after))}"]
                for f in changes.group_fields]
     table("Groups", ["Group", "Change", "Details"], sorted(groups))
     return "\n".join(lines + tail)
 
 
+_PLAIN_GROUP = re.compile(r"[\w.@+-]+")
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|~"})
 
 

@@ -136,7 +136,7 @@ def render_rows(directory: Directory) -> str:
                   f'    "groups": {_rows(groups)},\n'
                   f'    "users": {_rows(users)}\n'
                   "  }")
-    moved = moved_blocks()
+    moved = moved_blocks(directory)
     if moved:
         blocks.append(f'  "moved": {_list(moved)}')
     return "{\n" + ",\n".join(blocks) + "\n}\n"
@@ -152,8 +152,14 @@ def import_blocks(directory: Directory) -> list[dict[str, str]]:
     return sorted(blocks, key=lambda b: b["to"])
 
 
-def moved_blocks() -> list[dict[str, str]]:
-    return [{"from": m.source, "to": m.target} for m in addressing.MOVES]
+def moved_blocks(directory: Directory | None = None) -> list[dict[str, str]]:
+    """addressing.MOVES, then one block per renamed user ("renamed_from"): the account moves
+    to its new address and is updated in place, keeping its passkeys. Emitted for as long as
+    the entry says renamed_from; a block whose source is not in the state does nothing."""
+    blocks = [{"from": m.source, "to": m.target} for m in addressing.MOVES]
+    renamed = [u for u in directory.users if u.renamed_from is not None] if directory else []
+    return blocks + [{"from": addressing.user_address(u.renamed_from), "to": addressing.user_address(u.username)}
+                     for u in renamed]
 
 
 def _list(items: list[dict[str, str]]) -> str:
