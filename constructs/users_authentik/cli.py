@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__, module_dir
+from . import __version__, dependencies, module_dir
 from .loading import Paths, read, validate
 from .problems import Problem
 from .report import format_problems
@@ -126,6 +126,18 @@ def main(argv: list[str] | None = None, root: Path | None = None, *, prog: str |
     # them); it would otherwise land in every pre-commit run.
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
     args = build_parser(prog or Path(sys.argv[0]).name).parse_args(_with_default_command(list(sys.argv[1:] if argv is None else argv)))
+    try:
+        return _start(args, root)
+    except ModuleNotFoundError as gone:  # a lazy import dependencies.NEEDS does not list
+        sys.stderr.write(dependencies.message([gone.name or str(gone)]))
+        return 2
+
+
+def _start(args: argparse.Namespace, root: Path | None) -> int:
+    absent = dependencies.missing(args.command)
+    if absent:
+        sys.stderr.write(dependencies.message(absent))
+        return 2
     root = getattr(args, "dir", None) or root or Path.cwd()
     if args.command == "init":
         from .init import run_init
