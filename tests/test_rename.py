@@ -103,6 +103,7 @@ def test_diff_warns_loudly_when_it_cannot_tell(tmp_path: Path, capsys: pytest.Ca
     ({"renamed_from": "ada"}, '"ada" is this entry'),
     ({"renamed_from": "old", "authentik_id": 4}, "either adopts an account (authentik_id) or renames"),
     ({"renamed_from": "a b"}, "is not a username Authentik accepts"),
+    ({"renamed_from": "AKADMIN"}, "an account Authentik creates and manages itself; renaming it would take it over"),
 ])
 def test_bad_renamed_from_is_refused(project: Path, capsys: pytest.CaptureFixture[str],
                                      entry: dict[str, Any], message: str) -> None:

@@ -47,6 +47,14 @@ def check_users(data: Any, settings: Settings, file: str) -> list[Problem]:
     return sorted(set(problems))
 
 
+def is_reserved(name: str) -> bool:
+    """One of Authentik's own accounts, in any spelling _reserved refuses."""
+    prefixes = tuple(fold(p) for p in RESERVED_PREFIXES) + tuple(skeleton(p) for p in RESERVED_PREFIXES)
+    key, look = fold(name), skeleton(name)
+    return (key in {fold(r) for r in RESERVED_USERNAMES} or look in {skeleton(r) for r in RESERVED_USERNAMES}
+            or key.startswith(prefixes) or look.startswith(prefixes))
+
+
 def _reserved(users: dict[str, dict], file: str) -> list[Problem]:
     folded = {fold(r): r for r in RESERVED_USERNAMES}
     looks = {skeleton(r): r for r in RESERVED_USERNAMES}
@@ -78,7 +86,14 @@ def _case_clashes(users: dict[str, dict], file: str) -> list[Problem]:
 
 
 def _duplicate_emails(users: dict[str, dict], file: str) -> list[Problem]:
-    emails = {name: users[name]["email"] for name in sorted(users) if isinstance(users[name].get("email"), str)}
+    return duplicate_emails(users, file)
+
+
+def duplicate_emails(users: dict[str, dict], file: str, known: frozenset[str] = frozenset()) -> list[Problem]:
+    """Two entries with one email: the problem is on the one just added, i.e. not in `known`
+    (the usernames at the base; guard.py passes them), else on the later one in the file."""
+    order = [n for n in users if n in known] + [n for n in users if n not in known]
+    emails = {name: users[name]["email"] for name in order if isinstance(users[name].get("email"), str)}
     first: dict[str, str] = {}
     look: dict[str, str] = {}
     problems = []
@@ -97,6 +112,18 @@ def _duplicate_emails(users: dict[str, dict], file: str) -> list[Problem]:
                                     + _letters(email, emails[other]),
                                     "give each person their own email address, in plain letters"))
     return problems
+
+
+def reblame_emails(problems: list[Problem], data: Any, file: str, known: frozenset[str]) -> list[Problem]:
+    """problems with the duplicate-email ones found again knowing the base's usernames."""
+    users = data.get("users") if isinstance(data, dict) else None
+    if not isinstance(users, dict):
+        return problems
+    users = {name: entry for name, entry in users.items() if isinstance(entry, dict)}
+    unaware = set(duplicate_emails(users, file))
+    if not unaware & set(problems):
+        return problems
+    return sorted(set(p for p in problems if p not in unaware) | set(duplicate_emails(users, file, known)))
 
 
 def _clashes(names: list[str], locate: Callable[[str], str], kind: str, same: str, fix: str,
@@ -208,6 +235,10 @@ def _renames(users: dict[str, dict], file: str) -> list[Problem]:
             problems.append(Problem(file, at, f'"{old}" is {"this entry" if old == name else "still an entry in users"}; '
                                     "renamed_from names the username this entry had before",
                                     f'remove "renamed_from", or remove the entry "{old}" if this is that person renamed'))
+        elif is_reserved(old):
+            problems.append(Problem(file, at, f'"{old}" is, or looks like, an account Authentik creates and '
+                                    "manages itself; renaming it would take it over",
+                                    'remove "renamed_from"; manage that account in Authentik directly'))
         elif old in claimed:
             problems.append(Problem(file, at, f'"{old}" is already renamed to "{claimed[old]}"; one account can '
                                     "be renamed into one entry only", f'keep renamed_from "{old}" on one entry'))

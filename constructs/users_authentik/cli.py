@@ -20,7 +20,7 @@ from pathlib import Path
 from . import __version__, dependencies, module_dir
 from .loading import Paths, read, validate
 from .problems import Problem
-from .report import format_problems
+from .report import counted, format_problems
 from .settings import placeholder_notes
 
 DEFAULT = "synth"  # what `users-authentik` with no command does (and `cdktf synth` runs)
@@ -162,7 +162,7 @@ def _run(args: argparse.Namespace, paths: Paths) -> int:
     if args.command != "plan":  # plan shows removals to a reviewer instead of refusing them
         from .guard import guard  # compares with the last commit (or --base): docs/offboarding.md
         problems, notes = guard(paths.root, args.base, directory, settings, problems, files.document)
-        sys.stderr.writelines(note + "\n" for note in notes)
+        _notes(notes)
     # generated/ holds exactly what synth writes: anything else would reach the runner (module_dir.py).
     from .synth import MODULE_FILES
     problems = problems + module_dir.problems(paths.generated, MODULE_FILES, leftovers=args.command == "check")
@@ -171,9 +171,10 @@ def _run(args: argparse.Namespace, paths: Paths) -> int:
         return 1
     if args.command in ("synth", "check"):  # what commits run; plan shows Terraform's view only
         from .init import stale_schema_notes
-        sys.stderr.writelines(note + "\n" for note in placeholder_notes(settings) + stale_schema_notes(paths.root))
-    if args.command == "check":
-        print(f"users.json: {len(directory.users)} users, {len(directory.groups)} groups: OK")
+        _notes(stale_schema_notes(paths.root))
+    if args.command == "check":  # synth says it when it writes the brand (below), not on every commit
+        _notes(placeholder_notes(settings))
+        print(f"users.json: {counted(len(directory.users), 'user')}, {counted(len(directory.groups), 'group')}: OK")
         return 0
     if args.command == "plan":  # offline plan preview against a git ref: plan.py
         from . import plan
@@ -195,8 +196,10 @@ def _run(args: argparse.Namespace, paths: Paths) -> int:
     except module_dir.WriteFailed as failed:
         sys.stderr.write(module_dir.report(failed))
         return 1
+    if STACK_FILE in changed:
+        _notes(placeholder_notes(settings))
     print(f"generated/: {', '.join(changed) + ' updated' if changed else 'up to date'} "
-          f"({len(directory.users)} users, {len(directory.groups)} groups)")
+          f"({counted(len(directory.users), 'user')}, {counted(len(directory.groups), 'group')})")
     return 0
 
 
@@ -211,3 +214,8 @@ def _read_text(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None  # absent or unreadable: synthesize it
+
+
+def _notes(notes: list[str]) -> None:
+    # `cdktf synth` (CDKTF_OUTDIR set) shows every stderr line of the app as an [ERROR].
+    (sys.stdout if os.environ.get("CDKTF_OUTDIR") else sys.stderr).writelines(note + "\n" for note in notes)

@@ -36,9 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from .changes import SettingChange, group_typos, planned_user_destroys, renames, same_person, setting_changes
-from .check import lockout_problem
+from .check import is_reserved, lockout_problem, reblame_emails
 from .model import Directory
 from .problems import Problem, where
+from .report import counted
 from .gitref import merge_base
 from .revision import NoRevision, Revision, last_readable, load_revision, read_files, resolve_commit, unchanged
 from .settings import OffboardingSettings, Settings
@@ -86,7 +87,7 @@ def judge(base: Directory, head: Directory, settings: Settings, ref: str = "HEAD
         stricter = offboarding != settings.offboarding
         problems.append(Problem(
             FILE, "users",
-            f"this change removes {len(removed)} of the {len(base.users)} users at {ref} "
+            f"this change removes {len(removed)} of the {counted(len(base.users), 'user')} at {ref} "
             f"({', '.join(removed)}), more than the {allowed} one change may remove without an override "
             f"(settings.json offboarding: max_removals {offboarding.max_removals}, max_removal_percent "
             f"{offboarding.max_removal_percent:g}"
@@ -125,7 +126,7 @@ def rename_problems(base: Directory, head: Directory, ref: str) -> list[Problem]
                         f'"{old}" is deleted with its passkeys and MFA devices and "{new}" is a new account',
                         f'if it is the same person, add "renamed_from": "{old}" to "{new}" to rename the account '
                         f'and keep its devices; if it is not, remove "{old}" in one change and add "{new}" in the next')
-                for old, new in same_person(base, head)]
+                for old, new in same_person(base, head) if not is_reserved(old)]
     known = {u.username for u in base.users}
     problems += [Problem(FILE, where("users", u.username, "renamed_from"),
                          f'"{u.username}" is an account at {ref} already, so it cannot take over "{u.renamed_from}"',
@@ -205,9 +206,9 @@ def guard(root: Path, ref: str | None, head: Directory | None, settings: Setting
     means HEAD, where having nothing to compare with (no git, no commit) is fine, and a
     version that cannot be read is replaced by the newest one that can; an explicit --base
     must exist and be readable."""
-    if head is None and lockout_problem(FILE) not in problems:
-        return problems, []  # the input has other problems: fix those first
     target, name = (ref, ref) if ref is not None else default_base(root)
+    if head is None and lockout_problem(FILE) not in problems:
+        return _blame_new(root, target, problems, document), []  # other problems: fix those first
     try:
         files = read_files(root, target)
     except NoRevision as missing:
@@ -236,6 +237,17 @@ def guard(root: Path, ref: str | None, head: Directory | None, settings: Setting
              f'(a top-level "groups" section makes a misspelt group an error)'
              for new, old in group_typos(base.directory, head)]
     return problems + list(verdict.problems), notes + stale_note(verdict, name) + typos
+
+
+def _blame_new(root: Path, ref: str, problems: list[Problem], document: Any) -> list[Problem]:
+    """A repeated email is the fault of the entry the change adds, not of the one at ref."""
+    try:
+        files = read_files(root, ref)
+    except NoRevision:
+        return problems
+    base = load_revision(root, ref, files, check=False).directory if "users.json" in files else None
+    known = frozenset(u.username for u in base.users) if base is not None else frozenset()
+    return reblame_emails(problems, document, FILE, known)
 
 
 def default_base(root: Path) -> tuple[str, str]:

@@ -18,7 +18,7 @@ from .guard import Verdict, explain_lockout, judge, stale_note
 from .loading import Paths, read, validate
 from .model import Group, User
 from .problems import Problem
-from .report import format_problems
+from .report import counted, format_problems
 from .revision import NoRevision, load_revision
 from .text import visible
 
@@ -99,7 +99,7 @@ def summary(changes: Changes) -> str:
 def guard_line(verdict: Verdict) -> str:
     state = ("REFUSED: `python3 main.py` will refuse this change" if verdict.problems
              else "allowed by offboarding.allow_removal" if verdict.overridden else "OK")
-    return (f"removes {len(verdict.removed)} of {verdict.total} users; up to {verdict.allowed} "
+    return (f"removes {len(verdict.removed)} of {counted(verdict.total, 'user')}; up to {verdict.allowed} "
             f"without an override: {state}")
 
 
