@@ -123,6 +123,8 @@ def push(before: str) -> dict[str, str]:
 def run_step(repo: Path, step_id: str, event: dict[str, str] = PULL_REQUEST) -> tuple[subprocess.CompletedProcess, str]:
     summary = repo.parent / "summary.md"
     summary.write_text("", encoding="utf-8")
+    if event["EVENT"] == "pull_request":  # actions/checkout leaves a pull request's HEAD detached
+        git(repo, "checkout", "-q", "--detach")
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20",
            # the step's own literal env (USERS_AUTHENTIK_REBUILD); GitHub's expressions come from `event`
            **{k: v for k, v in step("users", step_id).get("env", {}).items() if "${{" not in v},

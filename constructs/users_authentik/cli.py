@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__, dependencies, module_dir
+from . import __version__, dependencies, module_dir, report
 from .loading import Paths, read, validate
 from .problems import Problem
 from .report import counted, format_problems
@@ -81,8 +81,12 @@ def build_parser(prog: str = "users-authentik") -> argparse.ArgumentParser:
     sub["diff"].add_argument("--base", metavar="REF",
                              help="git revision to compare with (default: the removal guard's, the "
                                   "merge-base of HEAD and origin/main on a branch, else HEAD)")
-    sub["diff"].add_argument("--format", choices=["text", "markdown"], default="text",
-                             help="output format; markdown for a pull request summary (default: %(default)s)")
+    sub["diff"].add_argument("--format", choices=["text", "markdown", "json", "github"], default="text",
+                             help="output format; markdown for a pull request summary, json for scripts, "
+                                  "github: problems as annotations on their lines (default: %(default)s)")
+    sub["check"].add_argument("--format", choices=["text", "json", "github"], default="text",
+                              help="output format: json for scripts, github: each problem as a GitHub "
+                                   "annotation on its line of users.json (default: %(default)s)")
     sub["plan"].add_argument("--base", metavar="REF", default=_HEAD,
                              help="git revision whose generated/ is the applied state (default: %(default)s)")
     init = sub["init"]
@@ -162,10 +166,23 @@ def _run(args: argparse.Namespace, paths: Paths) -> int:
     if args.command != "plan":  # plan shows removals to a reviewer instead of refusing them
         from .guard import guard  # compares with the last commit (or --base): docs/offboarding.md
         problems, notes = guard(paths.root, args.base, directory, settings, problems, files.document)
-        _notes(notes)
+    else:
+        notes = []
     # generated/ holds exactly what synth writes: anything else would reach the runner (module_dir.py).
     from .synth import MODULE_FILES
     problems = problems + module_dir.problems(paths.generated, MODULE_FILES, leftovers=args.command == "check")
+    fmt = getattr(args, "format", "text")  # check only (diff returned above): report.py renders
+    if fmt in ("json", "github"):
+        notes += placeholder_notes(settings) if not problems else []
+        render = report.problems_json if fmt == "json" else report.annotations
+        sys.stdout.write(render(problems, paths.root, notes))
+        if fmt == "github":  # the log keeps the text too
+            sys.stderr.write(format_problems(problems) if problems else "")
+            if not problems:
+                print(f"users.json: {counted(len(directory.users), 'user')}, "
+                      f"{counted(len(directory.groups), 'group')}: OK")
+        return 1 if problems else 0
+    _notes(notes)
     if problems:
         sys.stderr.write(format_problems(problems))
         return 1

@@ -109,8 +109,9 @@ UPSTREAMS = ("refs/remotes/origin/HEAD", "refs/remotes/origin/main", "refs/heads
 
 def merge_base(root: Path, head: str = "HEAD") -> tuple[str, str] | None:
     """(upstream name, merge-base commit of head and it) for the first UPSTREAMS entry that
-    exists; None if none does (or there is no git, no commit)."""
-    if shutil.which("git") is None:
+    exists; None if none does, or there is no git, no commit, or HEAD is detached (a CI
+    checkout, which names its base with --base; commits are made on a branch)."""
+    if shutil.which("git") is None or run_git(root, "symbolic-ref", "-q", "HEAD").returncode:
         return None
     for ref in UPSTREAMS:
         found = run_git(root, "merge-base", head, ref)

@@ -18,6 +18,7 @@ from .guard import Verdict, explain_lockout, judge, stale_note
 from .loading import Paths, read, validate
 from .model import Group, User
 from .problems import Problem
+from . import report
 from .report import counted, format_problems
 from .revision import NoRevision, load_revision
 from .text import visible
@@ -39,14 +40,12 @@ def run_diff(root: Path, ref: str, fmt: str, out: TextIO | None = None, err: Tex
     try:
         revision = load_revision(root, ref)
     except NoRevision as missing:
-        err.write(format_problems(problems + missing.problems, "generated/ (diff writes nothing)"))
-        return 1
+        return _refused(root, problems + missing.problems, fmt, out, err)
     base, base_problems = revision.directory, revision.problems
     if problems:
         if base is not None:
             problems = explain_lockout(problems, base, files.document, label)
-        err.write(format_problems(problems, "generated/ (diff writes nothing)"))
-        return 1
+        return _refused(root, problems, fmt, out, err)
     if base is None:
         err.write(base_invalid(label, base_problems))
         return 1
@@ -54,11 +53,64 @@ def run_diff(root: Path, ref: str, fmt: str, out: TextIO | None = None, err: Tex
         err.write(base_noted(label, base_problems))
     changes = compare(base, head, revision.settings, settings)
     verdict = judge(base, head, settings, label, revision.settings)
+    if fmt == "json":
+        out.write(render_json(changes, label, verdict))
+        return 0
     shown = render_markdown(changes, label, verdict) if fmt == "markdown" else render_text(changes, label, verdict)
+    if fmt == "github":  # the guard's refusal, on the lines of users.json it is about
+        out.write(report.annotations(list(verdict.problems), root))
     # A committed base is read without its checks, so its names may hold escapes or bidi
     # overrides: never raw to a terminal or a PR comment.
     out.write("\n".join(visible(line) for line in shown.split("\n")))
     return 0
+
+
+def _refused(root: Path, problems: list[Problem], fmt: str, out: TextIO, err: TextIO) -> int:
+    """The working tree (or the base) has problems: no preview, but the problems, where the
+    reader of this format looks (a PR summary gets them in Markdown, CI as annotations)."""
+    if fmt == "json":
+        out.write(report.problems_json(problems, root))
+        return 1
+    if fmt == "github":
+        out.write(report.annotations(problems, root))
+    if fmt == "markdown":
+        out.write("\n".join(["> [!CAUTION]", f"> **users.json has {_count(problems)}: no preview until "
+                              "they are fixed**", ">"]
+                             + [f"> - `{_code(p.file)}` {_md(p.location)}: {_md(p.problem)}<br>fix: {_md(p.fix)}"
+                                for p in sorted(problems)]) + "\n")
+    err.write(format_problems(problems, "generated/ (diff writes nothing)"))
+    return 1
+
+
+def render_json(changes: Changes, ref: str, verdict: Verdict) -> str:
+    """`diff --format json`: the same facts as the text, for scripts."""
+    def person(u: User) -> dict[str, Any]:
+        return {"username": u.username, "name": u.name, "email": u.email, "groups": list(u.groups),
+                "is_admin": u.is_admin, "active": u.active}
+    doc = {
+        "base": ref,
+        "renamed": [{"from": b.username, "to": person(h)} for b, h in changes.renamed],
+        "onboarded": [person(u) for u in changes.onboarded],
+        "adopted": [{**person(u), "authentik_id": u.authentik_id} for u in changes.adopted],
+        "offboarded": [person(u) for u in changes.offboarded],
+        "suspended": [u.username for u in changes.suspended],
+        "reactivated": [u.username for u in changes.reactivated],
+        "admin": [{"username": a.username, "granted": a.granted, "reason": a.reason} for a in changes.admin],
+        "changed": [{"username": f.subject, "field": f.field, "before": f.before, "after": f.after}
+                    for f in changes.fields]
+        + [{"username": m.username, "field": "groups", "added": list(m.added), "removed": list(m.removed)}
+           for m in changes.memberships],
+        "groups": {"created": [g.name for g in changes.groups_created],
+                   "adopted": [{"name": g.name, "authentik_id": g.authentik_id} for g in changes.groups_adopted],
+                   "deleted": [g.name for g in changes.groups_deleted],
+                   "did_you_mean": dict(changes.group_typos)},
+        "settings": [{"key": c.key, "before": c.before, "after": c.after} for c in changes.settings],
+        "warnings": [line.strip() for line in lost_devices(changes) if line],
+        "guard": {"removed": list(verdict.removed), "of": verdict.total, "allowed": verdict.allowed,
+                  "overridden": verdict.overridden, "leftover_allow_removal": list(verdict.stale),
+                  "problems": [report.as_dict(p) for p in verdict.problems]},
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def base_invalid(ref: str, problems: list[Problem]) -> str:
