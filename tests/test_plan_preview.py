@@ -67,7 +67,7 @@ def test_plan_names_the_create_and_the_destroy(tmp_path: Path, terraform_cli: st
     assert 'authentik_user.users["bob"] will be created' in out
     assert 'authentik_user.users["alice"] will be destroyed' in out
     assert "Plan: 1 to add, 0 to change, 1 to destroy." in out  # terraform's own line
-    assert "Summary: 1 to create, 0 to update, 1 to destroy (HEAD " in out
+    assert "Summary:" not in out  # said once, by terraform
     assert '!! DESTROYS 1 user account ' in out
     assert '!!   authentik_user.users["alice"]\n' in out
     # "OpenTofu will perform …" or "Terraform will perform …", by engine (docs/engine.md).
@@ -75,6 +75,30 @@ def test_plan_names_the_create_and_the_destroy(tmp_path: Path, terraform_cli: st
     # The preview writes nothing in the repo.
     assert tree_digest(repo / "generated") == before
     assert git(repo, "status", "--porcelain") == " M users.json\n"
+
+
+def test_plan_names_groups_and_previews_an_adoption(tmp_path: Path, terraform_cli: str) -> None:
+    """A made-up group id is followed by its name, so an admin grant shows; a change that adopts
+    an account and a group plans (the stand-in gets an assumed live Authentik) and says so; a
+    rename plans as a move."""
+    repo = make_repo(tmp_path / "repo", {"alice": ALICE})
+    doc = read_json(repo / "users.json")
+    doc["users"]["alice"]["is_admin"] = True
+    doc["users"]["bob"] = {**BOB, "groups": ["ops"], "authentik_id": 42}
+    doc["groups"] = {"admins": {}, "ops": {"authentik_id": "3f2c9a4e-8d1b-4c6f-9e2a-7b5d0c1e4f8a"}}
+    doc["users"]["al"] = {**doc["users"].pop("alice"), "renamed_from": "alice"}
+    write_json(repo / "users.json", doc)
+
+    result = run_main(repo, "plan")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert '# group "authentik Admins"' in out  # al's new membership: the superuser group, by name
+    assert ("ASSUMED that Authentik has account bob (id 42), group ops (id 3f2c9a4e-8d1b-4c6f-9e2a-7b5d0c1e4f8a), "
+            "as users.json claims") in out
+    assert '# authentik_user.users["bob"] will be updated in-place\n  # (imported from "42")' in out
+    assert '# authentik_user.users["al"] will be updated in-place\n  # (moved from authentik_user.users["alice"])' in out
+    assert "DESTROYS" not in out and "Summary:" not in out
 
 
 def hostile(marker: Path) -> dict[str, Any]:
@@ -104,7 +128,6 @@ def test_plan_runs_no_file_of_generated_only_what_synth_renders(tmp_path: Path, 
     assert not committed_marker.exists()
     assert "terraform_data" not in result.stdout
     assert "No changes." in result.stdout  # the base has everyone: the override was not applied
-    assert "Summary: 0 to create, 0 to update, 0 to destroy (HEAD " in result.stdout
     assert "Note: generated/ at HEAD is not what its users.json and settings.json give" in result.stdout
     assert "never ran the committed ones" in result.stdout
 

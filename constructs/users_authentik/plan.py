@@ -9,8 +9,10 @@
 2. The working tree's users.json + settings.json are synthesized into a temp dir (the repo's
    generated/ is neither read as a module nor written), and planned against that state.
 3. Terraform's own `show` of the saved plan is printed (what `kubectl describe terraform` / the
-   readable plan shows after the merge), then a one-line summary and, prominently, every
-   `authentik_user` the plan would destroy.
+   readable plan shows after the merge; its "Plan:" line is the summary), each made-up group id
+   followed by the group's name, then, prominently, every `authentik_user` the plan would destroy.
+   Adopted accounts and groups are checked against the live Authentik; the stand-in reads an
+   assumed one (what users.json claims, assumed_directory), and the output says so.
 
 Terraform runs against the STAND-IN provider from tests/standin/ (test tooling, never Authentik):
 it knows only the provider's schema facts (types, Required/Optional, defaults, enumerations);
@@ -27,10 +29,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import os
 import shutil
 import sys
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -56,7 +60,9 @@ BUILT_TOFU = CHECKOUT / ".tools" / "bin" / "tofu"
 STANDIN_NOTE = (
     "Note: planned offline against the STAND-IN authentik provider (tests/standin/, test tooling):\n"
     "it knows only the provider's schema facts (types, defaults, enumerations); ids and other\n"
-    "computed values are made up, and Authentik's own checks (e.g. unique usernames) do not run.")
+    "computed values are made up (a group's made-up id is followed by `# group \"<name>\"`),\n"
+    "and Authentik's own checks (e.g. unique usernames) do not run.")
+DIRECTORY_ENV = "STANDIN_AUTHENTIK_DIRECTORY"  # tests/standin/provider.py: the made-up live Authentik
 
 
 class PlanError(Exception):
@@ -208,6 +214,54 @@ class Preview:
     summary: Summary
     stale_generated: bool  # the repo's generated/ differs from a fresh synthesis
     base_differs: bool = False  # generated/ at the base is not what its users.json renders
+    assumed: dict[str, Any] | None = None  # the live directory assumed for adoptions (assumed_directory)
+
+
+def assumed_directory(base: Directory, head: Directory, settings: Settings) -> dict[str, Any] | None:
+    """What the adoption preconditions read from the live Authentik (data.authentik_user.adopted,
+    data.authentik_group.adopted and the superuser group), assumed to be what users.json claims:
+    each adopted id has the entry's username or name. None if nothing is adopted (the stand-in
+    then echoes every lookup). The real plan checks the real directory."""
+    users = {u.authentik_id: u for d in (base, head) for u in d.users if u.authentik_id is not None}
+    groups = {g.authentik_id: g for d in (base, head) for g in d.groups if g.authentik_id is not None}
+    if not users and not groups:
+        return None
+    superusers = str(uuid.uuid5(uuid.NAMESPACE_URL, "users-authentik:" + settings.users.superuser_group))
+    return {
+        "users": [{"pk": pk, "username": u.username, "name": u.name, "email": u.email, "is_active": u.active,
+                   "is_superuser": u.is_admin, "path": u.path} for pk, u in sorted(users.items())],
+        "groups": [{"pk": superusers, "name": settings.users.superuser_group, "is_superuser": True,
+                    "attributes": "{}"}]
+        + [{"pk": pk, "name": g.name, "is_superuser": False, "attributes": g.attributes}
+           for pk, g in sorted(groups.items())],
+    }
+
+
+def group_names(plan: Mapping[str, Any]) -> dict[str, str]:
+    """Made-up group id -> group name, from the groups (resources and lookups) the plan knows."""
+    out: dict[str, str] = {}
+    for section in ("prior_state", "planned_values"):
+        for r in plan.get(section, {}).get("values", plan.get(section, {})).get("root_module", {}).get("resources", []):
+            values = r.get("values") or {}
+            if r.get("type") == "authentik_group" and isinstance(values.get("name"), str):
+                for key in ("id", "uuid"):
+                    if isinstance(values.get(key), str) and values[key]:
+                        out.setdefault(values[key], values["name"])
+    return out
+
+
+def name_ids(text: str, plan: Mapping[str, Any]) -> str:
+    """`terraform show` text with `# group "<name>"` after each line that holds a group's
+    made-up id, so an admin grant (the superuser group's id in a user's groups) is visible."""
+    names = group_names(plan)
+    if not names:
+        return text
+    lines = []
+    for line in text.split("\n"):
+        found = [names[i] for i in names if f'"{i}"' in line]
+        lines.append(line + "  # " + ", ".join(f'group {json.dumps(n, ensure_ascii=False)}' for n in found)
+                     if found else line)
+    return "\n".join(lines)
 
 
 def make_preview(root: Path, directory: Directory, settings: Settings, base: str = "HEAD") -> Preview:
@@ -235,7 +289,11 @@ def make_preview(root: Path, directory: Directory, settings: Settings, base: str
         env = serve.install_standin_provider(scratch / "provider", binary=binary)
         run = harness.TerraformRun(scratch / "workspace", env, binary)
         # The caller's TF_CLI_ARGS*/TF_DATA_DIR/TF_WORKSPACE would reach into this scratch run.
-        run.env = {k: v for k, v in run.env.items() if not k.startswith(IGNORED_TF_ENV)}
+        run.env = {k: v for k, v in run.env.items() if not k.startswith(IGNORED_TF_ENV) and k != DIRECTORY_ENV}
+        live = assumed_directory(revision.directory, directory, settings)
+        if live is not None:  # adoptions are checked against a live Authentik: assume what they claim
+            (scratch / "assumed-authentik.json").write_text(json.dumps(live, indent=2, sort_keys=True))
+            run.env[DIRECTORY_ENV] = str(scratch / "assumed-authentik.json")
 
         def step(what: str, action):
             try:
@@ -253,8 +311,8 @@ def make_preview(root: Path, directory: Directory, settings: Settings, base: str
              lambda: run.run("plan", "-input=false", "-no-color", "-out=tfplan"))
         text = step("show of the plan", lambda: run.run("show", "-no-color", "tfplan")).stdout
         plan = step("show -json of the plan", lambda: run.show_json("tfplan"))
-    return Preview(base, commit, [] if base_empty else sorted(base_rendered), text, plan, summarize(plan),
-                   stale, base_differs)
+    return Preview(base, commit, [] if base_empty else sorted(base_rendered), name_ids(text, plan), plan,
+                   summarize(plan), stale, base_differs, live)
 
 
 def report(preview: Preview, out: TextIO) -> None:
@@ -270,12 +328,17 @@ def report(preview: Preview, out: TextIO) -> None:
     if preview.stale_generated:
         out.write("Note: generated/ in the working tree is not what users.json gives: run `python3 main.py` "
                   "and commit it (this preview used a fresh synthesis).\n")
+    if preview.assumed is not None:
+        claimed = [f"account {u['username']} (id {u['pk']})" for u in preview.assumed["users"]]
+        claimed += [f"group {g['name']} (id {g['pk']})" for g in preview.assumed["groups"][1:]]
+        out.write("Note: adoption is checked against the live Authentik, which this preview does not have; it "
+                  f"ASSUMED that Authentik has {', '.join(claimed)}, as users.json claims. The real plan "
+                  "fails if it does not.\n")
     out.write(STANDIN_NOTE + "\n\n")
-    out.write(preview.text.strip("\n") + "\n\n")
-    out.write(f"Summary: {preview.summary.line()} ({preview.base} {short} -> working tree)\n")
+    out.write(preview.text.strip("\n") + "\n")  # ends with Terraform's own "Plan: …" line
     users = preview.summary.destroyed_users
     if users:
-        out.write(f"!! DESTROYS {len(users)} user account{'s' if len(users) != 1 else ''} "
+        out.write(f"\n!! DESTROYS {len(users)} user account{'s' if len(users) != 1 else ''} "
                   "(deleted in Authentik with their passkeys and MFA devices):\n")
         for address in users:
             out.write(f"!!   {address}\n")
