@@ -6,7 +6,12 @@ The package is installed from this checkout (`make setup`: pip install -e .).
 
 import sys
 
-from users_authentik.cli import main
+try:
+    from users_authentik.cli import main
+except ModuleNotFoundError as gone:  # not installed for this python: one line, not a traceback
+    sys.stderr.write(f"main.py: {sys.executable} cannot import {gone.name} (the users-authentik package or "
+                     "a requirement of it): run `make setup`, then `.venv/bin/python main.py`\n")
+    sys.exit(2)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -204,6 +204,9 @@ def _run(args: argparse.Namespace, paths: Paths) -> int:
     if stack is None or not is_current(stack, settings):
         try:
             stack = render_stack(settings)  # the only path that starts cdktf and Node
+        except ModuleNotFoundError as gone:  # outside the venv: dependencies.STACK
+            sys.stderr.write(dependencies.message([dependencies.STACK.get(gone.name or "", gone.name or str(gone))]))
+            return 2
         except Exception as failure:  # not the input's fault: settings were valid
             sys.stderr.write(f"{type(failure).__name__}: {failure}\nsynthesizing generated/{STACK_FILE} "
                              "with cdktf failed (is Node.js 20 on PATH?); nothing was written to generated/.\n")

@@ -11,10 +11,11 @@ import importlib.util
 import sys
 
 # import name -> the requirements.txt package that provides it
-CHECKS = {"jsonschema": "jsonschema", "icu": "pyicu-wheels"}
-SYNTH = {"jsii": "jsii", "constructs": "constructs", "cdktf": "cdktf"}
-NEEDS = {"check": CHECKS, "diff": CHECKS, "synth": {**CHECKS, **SYNTH}, "plan": {**CHECKS, **SYNTH}}
-HINT = ("run `make synth` (it sets up .venv), then `.venv/bin/python main.py`; "
+CHECKS = {"fastjsonschema": "fastjsonschema", "jsonschema": "jsonschema", "icu": "pyicu-wheels"}
+STACK = {"jsii": "jsii", "constructs": "constructs", "cdktf": "cdktf"}  # only to synthesize cdk.tf.json
+# synth needs STACK only when cdk.tf.json is rebuilt (cli.py reports it then); plan always renders it.
+NEEDS = {"check": CHECKS, "diff": CHECKS, "synth": CHECKS, "plan": {**CHECKS, **STACK}}
+HINT = ("run `make setup` (it sets up .venv), then `.venv/bin/python main.py`; "
         "or `pip install -r requirements.txt` for this python")
 
 
