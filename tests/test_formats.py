@@ -14,8 +14,13 @@ from users_authentik.cli import main
 
 
 @pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     isolate_git(monkeypatch)
+    monkeypatch.chdir(tmp_path)  # GitHub reads file= from the workspace: here tmp_path
+
+
+def at(root: Path) -> str:
+    return str((root / "users.json").relative_to(Path.cwd()))
 
 
 def run(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -53,7 +58,7 @@ def test_check_github_annotates_the_line(project: Path, capsys: pytest.CaptureFi
     broken(project)
     code, out, err = run(project, capsys, "check", "--format", "github")
     assert code == 1
-    assert out == (f"::error file=users.json,line={line_of(project, chr(34) + 'emial' + chr(34))},"
+    assert out == (f"::error file={at(project)},line={line_of(project, chr(34) + 'emial' + chr(34))},"
                    "title=users.ada.emial::users.ada.emial: unknown key \"emial\" (did you mean \"email\"?)%0A"
                    "fix: remove it or correct its spelling; allowed keys: active, authentik_id, email, groups, "
                    "is_admin, name, path, renamed_from\n")
@@ -63,7 +68,7 @@ def test_check_github_annotates_the_line(project: Path, capsys: pytest.CaptureFi
 def test_a_syntax_error_is_annotated_on_its_line(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (project / "users.json").write_text('{\n  "users": {\n    "a": {,\n  }\n}\n')
     code, out, _err = run(project, capsys, "check", "--format", "github")
-    assert code == 1 and out.startswith("::error file=users.json,line=3,")
+    assert code == 1 and out.startswith(f"::error file={at(project)},line=3,")
 
 
 def test_hostile_text_cannot_forge_a_workflow_command(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -93,7 +98,7 @@ def test_diff_json_and_problems(tmp_path: Path, capsys: pytest.CaptureFixture[st
     code, out, err = run(root, capsys, "diff", "--format", "markdown")  # a PR summary shows them
     assert code == 1 and "> [!CAUTION]" in out and "users.ada.emial" in out
     code, out, err = run(root, capsys, "diff", "--format", "github")
-    assert code == 1 and out.startswith("::error file=users.json,line=")
+    assert code == 1 and out.startswith(f"::error file={at(root)},line=")
 
 
 def test_markdown_is_for_diff_only(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

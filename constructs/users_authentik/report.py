@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,9 @@ def annotations(problems: list[Problem], root: Path, notes: list[str] = ()) -> s
     out = []
     for p in sorted(problems):
         line = lines.of(p)
-        props = f"file={_prop(_bare(p.file))}" + (f",line={line}" if line else "") + f",title={_prop(p.location)}"
+        # GitHub reads file= from the workspace, the directory the job runs in: DIR/users.json for -C DIR.
+        file = os.path.relpath(root / _bare(p.file)) if _bare(p.file) in ("users.json", "settings.json") else _bare(p.file)
+        props = f"file={_prop(file)}" + (f",line={line}" if line else "") + f",title={_prop(p.location)}"
         text = f"{visible(p.location)}: {visible(p.problem)}\nfix: {visible(p.fix)}"
         out.append(f"::error {props}::{_data(text)}")
     out += [f"::notice::{_data(visible(note))}" for note in notes]
