@@ -119,7 +119,7 @@ def test_the_installed_command(command: Path, tmp_path: Path) -> None:
     for name in ("synth", "check", "diff", "plan", "init"):
         sub = run(command, tmp_path, name, "--help")
         assert sub.returncode == 0 and "exit status: 0" in sub.stdout, (name, sub.stdout)
-    assert "(default: HEAD)" in run(command, tmp_path, "diff", "--help").stdout
+    assert "merge-base of HEAD and origin/main" in run(command, tmp_path, "diff", "--help").stdout.replace("\n", " ").replace("  ", " ")
     usage = run(command, tmp_path, "check", "--format", "markdown")  # diff's option only
     assert usage.returncode == 2
     missing = run(command, tmp_path, "check", "-C", "nowhere")
@@ -257,6 +257,7 @@ def test_the_hooks_file() -> None:
 def run_action_step(repo: Path, step_id: str, command: Path) -> tuple[subprocess.CompletedProcess, str]:
     summary = repo.parent / "summary.md"
     summary.write_text("")
+    git(repo, "checkout", "-q", "--detach")  # actions/checkout leaves a pull request's HEAD detached
     env = clean_env(GITHUB_STEP_SUMMARY=str(summary), EVENT="pull_request", PR_BASE="main", BEFORE="", DIR=DATA,
                     **on_path(command))
     done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step("users", step_id)["run"]],

@@ -74,10 +74,10 @@ def _refused(root: Path, problems: list[Problem], fmt: str, out: TextIO, err: Te
     if fmt == "github":
         out.write(report.annotations(problems, root))
     if fmt == "markdown":
-        out.write("\n".join(["> [!CAUTION]", f"> **users.json has {_count(problems)}: no preview until "
-                              "they are fixed**", ">"]
-                             + [f"> - `{_code(p.file)}` {_md(p.location)}: {_md(p.problem)}<br>fix: {_md(p.fix)}"
-                                for p in sorted(problems)]) + "\n")
+        shown = ["> [!CAUTION]", f"> **users.json has {_count(problems)}: no preview until they are fixed**", ">"]
+        shown += [f"> - `{_code(p.file)}` {_md(p.location)}: {_md(p.problem)}<br>fix: {_md(p.fix)}"
+                  for p in sorted(problems)]
+        out.write("\n".join(visible(line) for line in shown) + "\n")  # user text: escaped, as everywhere
     err.write(format_problems(problems, "generated/ (diff writes nothing)"))
     return 1
 

@@ -92,7 +92,7 @@ class Lines:
         return None
 
 
-_LOCATION = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
+_LOCATION = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_-]*)|\[([0-9]+)\]|\[("(?:[^"\\]|\\.)*")\]')
 
 
 def _path_of(location: str) -> tuple:
