@@ -1,6 +1,6 @@
 """`python3 main.py plan [--base REF]`: the offline plan preview (constructs/users_authentik/plan.py).
 
-The end-to-end test runs main.py in a scratch git repo (copy_project + tests/standin + git init +
+The end-to-end test runs main.py in a scratch git repo (copy_project, whose code has the stand-in, + git init +
 commit) and needs terraform or tofu (skipped otherwise); the rest needs neither.
 """
 
@@ -32,10 +32,8 @@ def git(root: Path, *args: str) -> str:
 
 
 def make_repo(root: Path, users: dict[str, Any]) -> Path:
-    """A scratch checkout with tests/standin, whose users.json (+ generated/) is committed."""
+    """A scratch checkout (its package holds the stand-in), whose users.json (+ generated/) is committed."""
     copy_project(root)
-    shutil.copytree(ROOT / "tests" / "standin", root / "tests" / "standin",
-                    ignore=shutil.ignore_patterns("__pycache__"))
     if users:  # otherwise the copy's users.json and generated/ are the committed ones
         doc = read_json(root / "users.json")
         doc["users"].update(users)
