@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.helpers import ROOT, copy_project, read_json, run_main, tree_digest, write_json
+from users_authentik import cli
 from users_authentik import plan as plan_module
 from users_authentik.plan import destroyed_user_addresses, summarize
 from users_authentik.revision import NoRevision
@@ -172,6 +174,18 @@ def test_no_terraform_on_path_says_how_to_install(tmp_path: Path) -> None:
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("main.py plan: neither terraform nor tofu is on PATH; install Terraform (https://")
     assert "OpenTofu" in line
+
+
+def test_without_the_plan_extra_it_names_the_extra_to_install(tmp_path: Path, terraform_cli: str,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    # An installed package without the `plan` extra has no `tf` (None in sys.modules: not importable).
+    repo = make_repo(tmp_path / "repo", {})
+    monkeypatch.setitem(sys.modules, "tf", None)
+    assert cli.main(["plan", "-C", str(repo)]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("main.py plan: the stand-in provider needs tf: install the package's `plan` extra: "
+                           "pip install 'users-authentik[plan]'"), line
 
 
 def test_input_problems_are_reported_before_planning(tmp_path: Path) -> None:
