@@ -13,7 +13,7 @@ export CHECKPOINT_DISABLE := 1
 # requirements reuses an existing venv (pre-commit hooks run make on every commit).
 RUNTIME := $(VENV)/.runtime-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 PACKAGE := $(VENV)/.package-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-DEV     := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+DEV     := $(VENV)/.dev-$(shell cat requirements.txt requirements-plan.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
 # The engine, built from its Go module (tools/README.md). The stamp is named by the pin, so the
 # build runs again only when tools/go.mod or tools/go.sum change.

@@ -42,11 +42,9 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-sys.path.insert(0, str(BENCH))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from helpers import copy_project  # noqa: E402  (what a checkout needs to run main.py)
-from workload import changed_lines, users_document, with_one_more_user  # noqa: E402
+from users_authentik.standin.checkout import copy_project  # what a checkout needs to run main.py
+from users_authentik.standin.workload import changed_lines, users_document, with_one_more_user
 
 SIZES = (1, 10, 100, 1000, 5000, 10000)
 README = BENCH / "README.md"

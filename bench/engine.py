@@ -10,7 +10,7 @@ and, in a scratch workspace, applied; then timed: a no-op plan of the same modul
 the module with one more user (an onboarding), both against that state. Three cases, so the
 provider's time and the module's expressions can be told from the engine's own:
 
-- `module`: generated/ itself, against the stand-in provider (tests/standin/, a Python plugin);
+- `module`: generated/ itself, against the stand-in provider (users_authentik/standin/, a Python plugin);
 - `shape`: the same locals and the same expressions (the per-user `for` over groups, the
   superuser lookup, the outputs) on `terraform_data`, which is built into the engine: no provider;
 - `bare`: `terraform_data` with `for_each = local.users` and nothing else: the engine's floor.
@@ -44,13 +44,11 @@ from typing import Any, Optional
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-sys.path.insert(0, str(BENCH))
-sys.path.insert(0, str(ROOT))
 
-from tests.helpers import copy_project, run_main  # noqa: E402
-from tests.standin.harness import BACKEND_OVERRIDE, BACKEND_OVERRIDE_TEXT, find_engines  # noqa: E402
-from tests.standin.serve import install_standin_provider  # noqa: E402
-from workload import users_document, with_one_more_user  # noqa: E402
+from users_authentik.standin.checkout import copy_project
+from users_authentik.standin.harness import BACKEND_OVERRIDE, BACKEND_OVERRIDE_TEXT, find_engines
+from users_authentik.standin.serve import install_standin_provider
+from users_authentik.standin.workload import users_document, with_one_more_user
 
 SIZES = (1000, 2000, 5000, 10000)
 CASES = ("module", "shape", "bare")
@@ -89,6 +87,15 @@ def synthesize(root: Path, document: dict[str, Any]) -> Path:
     if result.returncode != 0:
         raise SystemExit(f"main.py failed for {root}:\n{result.stderr}")
     return root / "generated"
+
+
+def run_main(root: Path) -> subprocess.CompletedProcess:
+    """`python3 main.py` in the scratch copy, on its own code, as a commit runs it."""
+    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(root / "constructs"), os.environ.get("PYTHONPATH")]))}
+    env.pop("CDKTF_OUTDIR", None)
+    return subprocess.run([sys.executable, str(root / "main.py")], cwd=root, capture_output=True, text=True,
+                          env=env, timeout=600)
 
 
 def users_locals(generated: Path) -> dict[str, Any]:

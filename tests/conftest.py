@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import CODE, ROOT, copy_project, run_main
-# terraform_cli, standin_env, terraform_run: terraform against the stand-in provider (tests/standin/).
-from tests.standin.fixtures import *  # noqa: F401,F403
+
+# engine, terraform_cli, standin_env, terraform_run: OpenTofu/terraform against the stand-in provider
+# (users_authentik/standin/), and which tests run on which engine.
+pytest_plugins = ["tests.engines"]
 
 # The commands the tests start (main.py in scratch copies, make, pre-commit, cdktf) import
 # this tree's package, as the tests themselves do (pyproject.toml: pythonpath).

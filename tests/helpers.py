@@ -5,31 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+# copy_project: what main.py needs, in a scratch copy (shared with bench/).
+from users_authentik.standin.checkout import PROJECT_FILES, copy_project  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[1]
-# What a checkout needs to run main.py (tests never read outside the repo).
-PROJECT_FILES = ("main.py", "cdktf.json", "users.json", "settings.json", "requirements.txt", "constructs", "schemas",
-                 "generated")
+
 # The code those tests run: this tree's (tests/conftest.py exports it as PYTHONPATH), as
 # `pip install -e .` of a checkout would make it; never another checkout sharing the venv.
 CODE = ROOT / "constructs"
-
-
-def copy_project(dest: Path, source: Path = ROOT) -> Path:
-    """What main.py needs, from this checkout (or another one: bench.py --source)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in PROJECT_FILES:
-        src = source / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif src.exists():
-            shutil.copy2(src, dest / name)
-    return dest
 
 
 def run_main(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

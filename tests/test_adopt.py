@@ -98,7 +98,7 @@ def test_bad_adopt_ids_are_refused(project: Path, capsys: pytest.CaptureFixture[
 
 SUPERUSERS_UUID = "0b6f1c9e-1111-4a2b-9c3d-5e6f7a8b9c0d"
 OTHER_ADMINS_UUID = "0b6f1c9e-2222-4a2b-9c3d-5e6f7a8b9c0d"
-# "The live Authentik" for the stand-in provider (tests/standin/provider.py, DIRECTORY_ENV):
+# "The live Authentik" for the stand-in provider (users_authentik/standin/provider.py, DIRECTORY_ENV):
 # what the user and group data sources find there.
 LIVE = {
     "users": [
@@ -120,7 +120,7 @@ LIVE = {
 
 
 def live_run(terraform_run, generated: Path, tmp_path: Path):
-    from tests.standin.provider import DIRECTORY_ENV
+    from users_authentik.standin.provider import DIRECTORY_ENV
 
     directory = tmp_path / "live-authentik.json"
     directory.write_text(json.dumps(LIVE))

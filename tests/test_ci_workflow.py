@@ -25,7 +25,7 @@ from users_authentik.synth import MODULE_FILES, ROWS_FILE, STACK_FILE, render_ro
 
 WORKFLOW = ROOT / ".github" / "workflows" / "users.yml"
 ACTION = ROOT / "action.yml"
-EXTRA = ("Makefile", "requirements.txt", "requirements-dev.txt", "pyproject.toml", ".gitignore")
+EXTRA = ("Makefile", "requirements.txt", "requirements-plan.txt", "requirements-dev.txt", "pyproject.toml", ".gitignore")
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
@@ -194,6 +194,15 @@ def test_a_forged_stack_hash_fails(repo: Path) -> None:
     assert synth_step.returncode == 1, synth_step.stdout + synth_step.stderr
     assert "generated/ does not match users.json" in synth_step.stdout
     assert f"generated/{STACK_FILE}" in synth_step.stdout
+
+
+def test_the_test_job_has_the_history_that_test_history_reads() -> None:
+    # tests/test_history.py compares every committed generated/: a shallow clone has only the last.
+    checkout = workflow()["jobs"]["test"]["steps"][0]
+    assert checkout["uses"].startswith("actions/checkout@")
+    assert checkout["with"]["fetch-depth"] == 0
+    run = Path(ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "make test" in run and "--depth" not in run
 
 
 def test_the_guard_sees_the_base_branch() -> None:

@@ -11,7 +11,7 @@ import pytest
 from tests.helpers import ROOT
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "bench" / "README.md",
-        ROOT / "schemas" / "vendor" / "README.md", ROOT / "tests" / "standin" / "README.md"]
+        ROOT / "schemas" / "vendor" / "README.md", ROOT / "constructs" / "users_authentik" / "standin" / "README.md"]
 LINK = re.compile(r"\]\(([^)#\s]+)(#[^)\s]*)?\)")
 
 

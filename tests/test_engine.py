@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import ROOT
-from tests.standin.harness import BUILT_TOFU, find_engines
+from users_authentik.standin.harness import BUILT_TOFU, find_engines
 
 FAKE_GO = """#!/bin/sh
 # Records each call; for `build -o FILE`, writes a stub tofu to FILE.

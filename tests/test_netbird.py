@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from tests.helpers import ROOT, copy_project, module, read_json, run_main, tree_digest, write_json
-from tests.standin.harness import resource_actions
+from users_authentik.standin.harness import resource_actions
 from tests.test_provider_schema import conformance_errors
 from users_authentik.changes import compare
 from users_authentik.model import build_directory

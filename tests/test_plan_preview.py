@@ -1,6 +1,6 @@
 """`python3 main.py plan [--base REF]`: the offline plan preview (constructs/users_authentik/plan.py).
 
-The end-to-end test runs main.py in a scratch git repo (copy_project + tests/standin + git init +
+The end-to-end test runs main.py in a scratch git repo (copy_project, whose code has the stand-in, + git init +
 commit) and needs terraform or tofu (skipped otherwise); the rest needs neither.
 """
 
@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.helpers import ROOT, copy_project, read_json, run_main, tree_digest, write_json
+from users_authentik import cli
 from users_authentik import plan as plan_module
 from users_authentik.plan import destroyed_user_addresses, summarize
 from users_authentik.revision import NoRevision
@@ -32,10 +34,8 @@ def git(root: Path, *args: str) -> str:
 
 
 def make_repo(root: Path, users: dict[str, Any]) -> Path:
-    """A scratch checkout with tests/standin, whose users.json (+ generated/) is committed."""
+    """A scratch checkout (its package holds the stand-in), whose users.json (+ generated/) is committed."""
     copy_project(root)
-    shutil.copytree(ROOT / "tests" / "standin", root / "tests" / "standin",
-                    ignore=shutil.ignore_patterns("__pycache__"))
     if users:  # otherwise the copy's users.json and generated/ are the committed ones
         doc = read_json(root / "users.json")
         doc["users"].update(users)
@@ -197,6 +197,18 @@ def test_no_terraform_on_path_says_how_to_install(tmp_path: Path) -> None:
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("main.py plan: neither terraform nor tofu is on PATH; install Terraform (https://")
     assert "OpenTofu" in line
+
+
+def test_without_the_plan_extra_it_names_the_extra_to_install(tmp_path: Path, terraform_cli: str,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    # An installed package without the `plan` extra has no `tf` (None in sys.modules: not importable).
+    repo = make_repo(tmp_path / "repo", {})
+    monkeypatch.setitem(sys.modules, "tf", None)
+    assert cli.main(["plan", "-C", str(repo)]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("main.py plan: the stand-in provider needs tf: install the package's `plan` extra: "
+                           "pip install 'users-authentik[plan]'"), line
 
 
 def test_input_problems_are_reported_before_planning(tmp_path: Path) -> None:

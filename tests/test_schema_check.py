@@ -16,9 +16,7 @@ from jsonschema import Draft202012Validator
 from tests.helpers import ROOT
 from tests.test_validation import CASES, EXAMPLE
 from users_authentik.schema_check import fast_validator, load_schema, passes
-
-sys.path.insert(0, str(ROOT / "bench"))
-from workload import users_document  # noqa: E402
+from users_authentik.standin.workload import users_document
 
 SCHEMAS = ("users.schema.json", "settings.schema.json")
 

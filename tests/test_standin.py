@@ -1,4 +1,4 @@
-"""Tests of the stand-in provider and its harness (tests/standin/): test tooling, not Authentik.
+"""Tests of the stand-in provider and its harness (users_authentik/standin/): test tooling, not Authentik.
 
 The CLI tests run the real terraform (or tofu) against the stand-in and skip when neither exists.
 """
@@ -13,8 +13,9 @@ import pytest
 from tf import types
 from tf.utils import Diagnostics
 
-from tests.standin.harness import Engine, TerraformRun, resource_actions
-from tests.standin.provider import (
+from tests.helpers import ROOT
+from users_authentik.standin.harness import Engine, TerraformRun, resource_actions
+from users_authentik.standin.provider import (
     FactAttribute,
     ObjectType,
     OpaqueObjectList,
@@ -24,7 +25,11 @@ from tests.standin.provider import (
     parse_type,
 )
 
-SMALL_MODULE = Path(__file__).parent / "standin" / "modules" / "small"
+# The stand-in's behaviour is the engine-agreement subset: every test here runs on every installed
+# engine (tests/engines.py; docs/engine.md lists what differs).
+pytestmark = pytest.mark.every_engine
+
+SMALL_MODULE = ROOT / "constructs" / "users_authentik" / "standin" / "modules" / "small"
 PROVIDERS = {
     "terraform": {"required_providers": {"authentik": {"source": "goauthentik/authentik", "version": "2026.5.0"}}},
     "provider": {"authentik": [{}]},
@@ -248,7 +253,7 @@ def test_broken_module_is_rejected(terraform_run: MakeRun, engine: Engine, case:
 
 
 def test_flow_id_is_the_slug_for_the_resource_and_a_uuid_for_the_data_source() -> None:
-    from tests.standin.provider import build_attributes, fill_computed
+    from users_authentik.standin.provider import build_attributes, fill_computed
 
     facts = load_facts()
     resource = fill_computed("authentik_flow", {"slug": "x"},

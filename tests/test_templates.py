@@ -124,7 +124,7 @@ def test_terraform_evaluates_every_string_to_its_input(project: Path, tmp_path: 
     apply (stand-in provider), the state holds exactly the input: in users.tf.json (names,
     emails, paths, group names as keys, nested group attributes, an import address) and in
     cdk.tf.json (every free-text setting)."""
-    from tests.standin.provider import DIRECTORY_ENV
+    from users_authentik.standin.provider import DIRECTORY_ENV
 
     settings = free_text_settings(tmp_path)
     superuser_group = settings[("users", "superuser_group")]

@@ -1,5 +1,6 @@
 """OpenTofu (and terraform, where installed) on generated/, offline, against the stand-in provider
-(tests/standin/). Every test runs once per engine (tests/standin/fixtures.py: `engine`).
+(users_authentik/standin/). On OpenTofu; the first test on every installed engine too
+(tests/engines.py: `engine`, `every_engine`).
 
 1. The committed generated/ (copied to a scratch workspace, with a local backend_override.tf as
    tofu-controller writes its own): init, validate, plan, apply, and a second plan with no changes.
@@ -24,7 +25,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from tests.helpers import ROOT, addresses, copy_project, read_json, run_main, write_json
-from tests.standin.harness import Engine, TerraformRun, resource_actions
+from users_authentik.standin.harness import Engine, TerraformRun, resource_actions
 
 EXAMPLE = read_json(ROOT / "users.json")
 TEAM_USERS = {
@@ -153,6 +154,7 @@ def changed_keys(c: dict[str, Any]) -> set[str]:
 # ----------------------------------------------------------------- the committed generated/
 
 
+@pytest.mark.every_engine  # the whole module, on terraform as well (docs/engine.md)
 def test_committed_generated_inits_validates_plans_applies_and_replans_clean(lifecycle: Lifecycle) -> None:
     assert "Success! The configuration is valid." in lifecycle.validate_output
     expected = {a for a in addresses(ROOT / "generated") if not a.startswith("data.")}

@@ -39,9 +39,9 @@ COMMANDS = {
              "onboarded, offboarded, suspended, changed. Writes nothing."),
     "plan": ("Terraform's plan of the change, offline, against a stand-in provider",
              "Terraform's own plan of the change: --base's generated/ as the applied state, "
-             "this users.json planned against it, offline, with the stand-in provider of a "
-             "checkout of this repository (tests/standin). Exit status 2 also when terraform/tofu "
-             "or the stand-in is missing."),
+             "this users.json planned against it, offline, with the stand-in provider "
+             "(users_authentik.standin; needs the `plan` extra). Exit status 2 also when terraform/tofu "
+             "or the stand-in's packages are missing."),
     "init": ("scaffold a fleet directory: users.json, settings.json, the Flux layers",
              "Write a new data directory (DIR: users.json with one admin, settings.json, the "
              "JSON Schemas for editors, the Flux app layer) and the cluster layer "
@@ -144,8 +144,8 @@ def _start(args: argparse.Namespace, root: Path | None) -> int:
         return 2
     root = getattr(args, "dir", None) or root or Path.cwd()
     if args.command == "init":
-        from .init import run_init
-        return run_init(root, args)
+        from .init import run_init  # init writes the scaffold, then this synth writes its generated/
+        return run_init(root, args, synth=lambda data: main(["synth", "-C", str(data)]))
     if not root.is_dir():
         sys.stderr.write(format_problems([Problem(
             str(root), "(directory)", "is not a directory",

@@ -16,6 +16,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from .data_files import data_dir
 from .gitref import run_git
@@ -95,7 +96,9 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def run_init(root: Path, args: argparse.Namespace) -> int:
+def run_init(root: Path, args: argparse.Namespace, *, synth: Callable[[Path], int]) -> int:
+    """`synth(root)` writes generated/ into the new scaffold (the CLI's synth; passed in, so
+    this module needs nothing of the CLI) and returns its exit status."""
     if args.schemas:
         root.mkdir(parents=True, exist_ok=True)
         for name, data in _schemas().items():
@@ -138,8 +141,7 @@ def run_init(root: Path, args: argparse.Namespace) -> int:
     print("wrote:\n" + "".join(f"  {_shown(p)}\n" for p in files), end="", flush=True)
     # generated/ too, so the first commit holds it: pre-commit notices a hook's change to a
     # tracked file, not a file it created.
-    from .cli import main
-    status = main(["synth", "-C", str(root)])
+    status = synth(root)
     if status:
         sys.stderr.write(f"the scaffold is written, but not generated/: fix the above, then run "
                          f"`users-authentik synth -C {_shown(root)}`\n")

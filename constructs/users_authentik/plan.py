@@ -14,7 +14,7 @@
    Adopted accounts and groups are checked against the live Authentik; the stand-in reads an
    assumed one (what users.json claims, assumed_directory), and the output says so.
 
-Terraform runs against the STAND-IN provider from tests/standin/ (test tooling, never Authentik):
+Terraform runs against the STAND-IN provider users_authentik.standin (tooling, never Authentik):
 it knows only the provider's schema facts (types, Required/Optional, defaults, enumerations);
 ids and other computed values are made up. Nothing touches a cluster or Authentik.
 
@@ -27,7 +27,6 @@ users.json/settings.json are reported (exit 1) before any of this, by cli.py.
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import json
 import os
@@ -48,17 +47,17 @@ from .revision import EMPTY, NoRevision, Revision, load_revision, read_files, re
 from .settings import Settings
 
 CHECKOUT = Path(__file__).resolve().parents[2]  # the checkout this code runs from
-STANDIN_DIR = CHECKOUT / "tests" / "standin"
-STANDIN_PACKAGE = "_users_authentik_standin"  # private name: never clashes with a `tests` package
 USER_TYPE = "authentik_user"
 IGNORED_TF_ENV = ("TF_CLI_ARGS", "TF_DATA_DIR", "TF_WORKSPACE")
+EXTRA_HINT = ("install the package's `plan` extra: pip install 'users-authentik[plan]' "
+              "(in a checkout: `make setup`, or pip install -r requirements-dev.txt)")
 INSTALL_HINT = ("install Terraform (https://developer.hashicorp.com/terraform/install) "
                 "or OpenTofu (https://opentofu.org/docs/intro/install/) and put it on PATH, "
                 "or run `make setup` with Go installed to build OpenTofu into .tools/bin")
 # OpenTofu as `make setup` builds it from tools/go.mod (tools/README.md).
 BUILT_TOFU = CHECKOUT / ".tools" / "bin" / "tofu"
 STANDIN_NOTE = (
-    "Note: planned offline against the STAND-IN authentik provider (tests/standin/, test tooling):\n"
+    "Note: planned offline against the STAND-IN authentik provider (users_authentik/standin/, tooling):\n"
     "it knows only the provider's schema facts (types, defaults, enumerations); ids and other\n"
     "computed values are made up (a group's made-up id is followed by `# group \"<name>\"`),\n"
     "and Authentik's own checks (e.g. unique usernames) do not run.")
@@ -184,21 +183,12 @@ def find_terraform() -> str:
 
 
 def load_standin() -> tuple[ModuleType, ModuleType]:
-    """tests/standin's serve and harness modules, imported from this checkout by path."""
-    if not (STANDIN_DIR / "serve.py").is_file():
-        raise PlanError(f"the stand-in provider is missing ({STANDIN_DIR}); run from a full checkout")
+    """The stand-in's serve and harness modules (users_authentik.standin); they need the `plan` extra."""
     missing = [m for m in ("tf", "grpc") if importlib.util.find_spec(m) is None]
     if missing:
-        raise PlanError(f"the stand-in provider needs {', '.join(missing)} from requirements-dev.txt; "
-                        "run `make setup` (or pip install -r requirements-dev.txt) and use .venv/bin/python")
-    if STANDIN_PACKAGE not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            STANDIN_PACKAGE, STANDIN_DIR / "__init__.py", submodule_search_locations=[str(STANDIN_DIR)])
-        package = importlib.util.module_from_spec(spec)
-        sys.modules[STANDIN_PACKAGE] = package
-        spec.loader.exec_module(package)
-    return (importlib.import_module(f"{STANDIN_PACKAGE}.serve"),
-            importlib.import_module(f"{STANDIN_PACKAGE}.harness"))
+        raise PlanError(f"the stand-in provider needs {', '.join(missing)}: {EXTRA_HINT}")
+    from .standin import harness, serve
+    return serve, harness
 
 
 # --------------------------------------------------------------------------- the preview

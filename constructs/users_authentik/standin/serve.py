@@ -17,7 +17,10 @@ from typing import Optional
 
 from .provider import FACTS_PATH, PROVIDER_SOURCE
 
-PROVIDER_SCRIPT = Path(__file__).resolve().with_name("provider.py")
+# The wrapper runs this very copy of the package: its parent directory goes first on PYTHONPATH
+# (a checkout's constructs/, or site-packages), whatever the caller's environment holds.
+PROVIDER_MODULE = "users_authentik.standin.provider"
+CODE_DIR = Path(__file__).resolve().parents[2]
 # terraform resolves "goauthentik/authentik" on its registry host, OpenTofu on its own.
 REGISTRY_HOSTS = ("registry.terraform.io", "registry.opentofu.org")
 
@@ -50,7 +53,7 @@ def install_standin_provider(
 ) -> dict[str, str]:
     """Create mirror + CLI config under `directory`; return env vars for terraform/tofu.
 
-    The wrapper runs provider.py with `python` (which must have the `tf` package) and a private
+    The wrapper runs the provider module with `python` (which must have the `tf` package) and a private
     HOME, because `tf` caches its self-signed TLS certificate under $HOME/.cache.
     """
     directory = Path(directory).resolve()
@@ -61,10 +64,11 @@ def install_standin_provider(
     mirror = directory / "mirror"
     wrapper_text = (
         "#!/bin/sh\n"
-        "# Stand-in for terraform-provider-authentik: test tooling, not Authentik (tests/standin/README.md).\n"
+        "# Stand-in for terraform-provider-authentik: test tooling, not Authentik (users_authentik/standin/README.md).\n"
         f"HOME={shlex.quote(str(home))}\n"
-        "export HOME\n"
-        f"exec {shlex.quote(python)} {shlex.quote(str(PROVIDER_SCRIPT))} \"$@\"\n"
+        f"PYTHONPATH={shlex.quote(str(CODE_DIR))}\n"
+        "export HOME PYTHONPATH\n"
+        f"exec {shlex.quote(python)} -m {PROVIDER_MODULE} \"$@\"\n"
     )
     for host in REGISTRY_HOSTS:
         target = mirror / host / PROVIDER_SOURCE / version / plat

@@ -23,7 +23,7 @@ BACKEND_OVERRIDE_TEXT = (
 MODULE_SUFFIXES = (".tf", ".tf.json")
 
 
-CHECKOUT = Path(__file__).resolve().parents[2]
+CHECKOUT = Path(__file__).resolve().parents[3]  # constructs/users_authentik/standin -> the checkout
 # OpenTofu as `make setup` builds it from tools/go.mod (tools/README.md).
 BUILT_TOFU = CHECKOUT / ".tools" / "bin" / "tofu"
 # Comma-separated engine names to run on (e.g. "tofu"); unset: every installed one.

@@ -1,6 +1,6 @@
 """Time terraform steps on a module against the stand-in provider (TEST TOOLING).
 
-    python -m tests.standin.timing [MODULE_DIR] [--runs N]
+    python -m users_authentik.standin.timing [MODULE_DIR] [--runs N]
 
 Prints the median seconds of init, validate, plan (-out), show -json, apply (saved plan),
 a second plan and destroy, each in a fresh scratch workspace per run.

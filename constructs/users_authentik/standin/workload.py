@@ -1,4 +1,4 @@
-"""Benchmark inputs: realistic, deterministic users.json documents, and a line-diff counter.
+"""Benchmark and test inputs: realistic, deterministic users.json documents, and a line-diff counter.
 
 Everything here is pure Python with no project imports, so tests can use it cheaply.
 A document from `users_document(n, seed)` passes every check of `python3 main.py check`:

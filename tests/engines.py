@@ -1,10 +1,11 @@
 """pytest fixtures for running OpenTofu/terraform against the stand-in provider (TEST TOOLING).
 
-Import them in a conftest.py: `from tests.standin.fixtures import *  # noqa: F401,F403`.
+tests/conftest.py imports them: `from tests.engines import *  # noqa: F401,F403`.
 
-Tests that take `engine` (directly or through `standin_env` / `terraform_run`) run once per
-installed engine: OpenTofu (the engine tofu-controller runs; `make setup` builds it into
-.tools/bin) and terraform where it is installed. `terraform_cli` is the single preferred engine,
+Tests that take `engine` (directly or through `standin_env` / `terraform_run`) run on OpenTofu,
+the engine tofu-controller runs (`make setup` builds it into .tools/bin). The agreement subset,
+marked `every_engine` (docs/engine.md), runs once per installed engine: terraform too where it is
+installed. USERS_AUTHENTIK_ENGINES=tofu,terraform runs every engine test on both. `terraform_cli` is the single preferred engine,
 for tests of `main.py plan`, which makes the same choice.
 """
 
@@ -16,19 +17,33 @@ from typing import Callable, Iterator, Optional
 
 import pytest
 
-from .harness import BUILT_TOFU, Engine, TerraformRun, find_engines
-from .serve import install_standin_provider
+from users_authentik.standin.harness import BUILT_TOFU, ENGINES_VARIABLE, Engine, TerraformRun, find_engines
+from users_authentik.standin.serve import install_standin_provider
 
-__all__ = ["engine", "terraform_cli", "standin_env", "terraform_run"]
 
 SKIP_REASON = ("no OpenTofu or terraform: `make setup` builds OpenTofu into .tools/bin when Go is installed "
                "(tools/README.md), or put tofu or terraform on PATH")
-ENGINES = find_engines()
+ENGINES = find_engines()  # every installed one (OpenTofu first), or those USERS_AUTHENTIK_ENGINES names
+# Unless the variable names engines, only the first (OpenTofu when installed) for most tests.
+DEFAULT_ENGINES = ENGINES if os.environ.get(ENGINES_VARIABLE, "").strip() else ENGINES[:1]
 
 
-@pytest.fixture(scope="session", params=ENGINES or [None], ids=[e.name for e in ENGINES] or ["no-engine"])
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "every_engine: the engine-agreement subset, run on every installed "
+                            "engine (docs/engine.md); other engine tests run on OpenTofu only")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine" not in metafunc.fixturenames:
+        return
+    engines = ENGINES if metafunc.definition.get_closest_marker("every_engine") else DEFAULT_ENGINES
+    metafunc.parametrize("engine", engines or [None], ids=[e.name for e in engines] or ["no-engine"],
+                         indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
 def engine(request: pytest.FixtureRequest) -> Engine:
-    """Each installed engine in turn (OpenTofu first); skips with one line when there is none."""
+    """The engine of this test's parameter (pytest_generate_tests); skips with one line when there is none."""
     if request.param is None:
         pytest.skip(SKIP_REASON)
     return request.param

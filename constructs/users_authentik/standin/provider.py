@@ -6,8 +6,8 @@ start-up from the vendored schema facts (schemas/vendor/authentik-provider/). Be
 only knows documented defaults and enumerations; it stores nothing and talks to nobody, so
 Read-Only values are made-up ids (or null / empty) and "apply" just echoes the plan.
 
-Run as a program it serves the plugin protocol (via the `tf` package); `serve.py` wraps it into a
-filesystem mirror that terraform can install from.
+Run as a program (`python -m users_authentik.standin.provider`) it serves the plugin protocol (via
+the `tf` package); `serve.py` wraps it into a filesystem mirror that terraform can install from.
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ from tf.schema import Attribute, Schema
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-FACTS_PATH = REPO_ROOT / "schemas" / "vendor" / "authentik-provider" / "schema-v2026.5.0.json"
+from ..data_files import data_dir
+
+# In a checkout schemas/ is at its root; an installed wheel carries the facts (pyproject.toml).
+FACTS_PATH = data_dir("schemas") / "vendor" / "authentik-provider" / "schema-v2026.5.0.json"
 PROVIDER_SOURCE = "goauthentik/authentik"
 TYPE_PREFIX = "authentik_"
 
