@@ -61,7 +61,7 @@ STANDIN_NOTE = (
     "it knows only the provider's schema facts (types, defaults, enumerations); ids and other\n"
     "computed values are made up (a group's made-up id is followed by `# group \"<name>\"`),\n"
     "and Authentik's own checks (e.g. unique usernames) do not run.")
-DIRECTORY_ENV = "STANDIN_AUTHENTIK_DIRECTORY"  # tests/standin/provider.py: the made-up live Authentik
+DIRECTORY_ENV = "STANDIN_AUTHENTIK_DIRECTORY"  # standin/provider.py: the made-up live Authentik
 
 
 class PlanError(Exception):
