@@ -7,7 +7,8 @@ a brand matches its domain and subdomains, so only that host's sign-in changes.
 from __future__ import annotations
 
 from .flows import Authentication
-from .provider import Brand, BrandConfig, Construct, DataFlow, DataFlowConfig
+from .binding import Brand, BrandConfig, DataFlow, DataFlowConfig
+from .cdk import Construct
 from .settings import BrandSettings
 
 

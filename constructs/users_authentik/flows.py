@@ -11,8 +11,9 @@ this module under its own slugs. Authentik's default flows are never touched.
 
 from __future__ import annotations
 
-from .provider import (Construct, Flow, FlowConfig, FlowStageBinding, FlowStageBindingConfig,
-                       PolicyBinding, PolicyBindingConfig, PolicyExpression, Resource)
+from .binding import (Flow, FlowConfig, FlowStageBinding, FlowStageBindingConfig, PolicyBinding,
+                      PolicyBindingConfig, PolicyExpression)
+from .cdk import Construct, Resource
 from .settings import FlowSettings, Settings
 from .stages import Policies, SetupStages, Stages
 

@@ -8,7 +8,7 @@ from .flows import Authentication
 from .groups import Groups
 from .literal import literal_settings
 from .netbird import NetBird
-from .provider import App, AuthentikProvider, TerraformOutput, TerraformStack
+from .cdk import App, AuthentikProvider, TerraformOutput, TerraformStack
 from .settings import Settings
 from .users import Users
 

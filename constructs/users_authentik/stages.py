@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .provider import (Construct, PolicyExpression, PolicyExpressionConfig, StageAuthenticatorStatic,
-                       StageAuthenticatorStaticConfig, StageAuthenticatorTotp, StageAuthenticatorTotpConfig,
-                       StageAuthenticatorValidate, StageAuthenticatorValidateConfig,
-                       StageAuthenticatorWebauthn, StageAuthenticatorWebauthnConfig, StageDeny, StageDenyConfig, StageEmail,
-                       StageEmailConfig, StageIdentification, StageIdentificationConfig, StagePassword,
-                       StagePasswordConfig, StagePrompt, StagePromptConfig, StagePromptField,
-                       StagePromptFieldConfig, StageUserLogin, StageUserLoginConfig, StageUserWrite,
-                       StageUserWriteConfig)
+from .binding import (PolicyExpression, PolicyExpressionConfig, StageAuthenticatorStatic,
+                      StageAuthenticatorStaticConfig, StageAuthenticatorTotp, StageAuthenticatorTotpConfig,
+                      StageAuthenticatorValidate, StageAuthenticatorValidateConfig, StageAuthenticatorWebauthn,
+                      StageAuthenticatorWebauthnConfig, StageDeny, StageDenyConfig, StageEmail, StageEmailConfig,
+                      StageIdentification, StageIdentificationConfig, StagePassword, StagePasswordConfig,
+                      StagePrompt, StagePromptConfig, StagePromptField, StagePromptFieldConfig, StageUserLogin,
+                      StageUserLoginConfig, StageUserWrite, StageUserWriteConfig)
+from .cdk import Construct
 from .settings import Settings
 
 if TYPE_CHECKING:
