@@ -852,9 +852,9 @@ def test_recovery_and_enrollment_bind_their_shared_steps_alike(mod: dict[str, An
             if body["order"] <= 40:
                 rtype, _, stage = deref(mod, body["stage"])
                 own = rtype in ("authentik_stage_identification", "authentik_stage_email")
+                policies = [(pb["order"], pb["failure_result"], p["name"]) for pb, p in policies_on(mod, name)]
                 out.append((name.removeprefix(f"{flow}_"), body["order"], body["evaluate_on_plan"],
-                            body["re_evaluate_policies"], rtype if own else stage["name"],
-                            [(pb["order"], pb["failure_result"], policy["name"]) for pb, policy in policies_on(mod, name)]))
+                            body["re_evaluate_policies"], rtype if own else stage["name"], policies))
         return out
     assert shared("recovery") == shared("enrollment")
     assert [step[1] for step in shared("recovery")] == [10, 20, 21, 22, 30, 40]
