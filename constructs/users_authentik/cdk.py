@@ -9,7 +9,6 @@ download. A value is either a literal or a Terraform expression string ("${...}"
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Union
 
@@ -31,7 +30,10 @@ NumList = Union[list[int], Expr]
 StrMap = Union[dict[str, str], Expr]
 StrMapList = Union[list[dict[str, str]], Expr]
 
-_EXPRESSION = re.compile(r"^\$\{.*\}$", re.S)
+
+
+def _is_expression(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("${") and value.endswith("}")
 
 RESOURCES: dict[str, type["Resource"]] = {}
 DATA_SOURCES: dict[str, type["DataSource"]] = {}
@@ -79,7 +81,7 @@ class _Element:
         self._attrs = {f.name: getattr(config, f.name) for f in fields(config) if getattr(config, f.name) is not None}
         for key, allowed in self.ALLOWED.items():
             value = self._attrs.get(key)
-            if value is not None and value not in allowed and not _EXPRESSION.match(str(value)):
+            if value is not None and value not in allowed and not _is_expression(value):
                 raise ValueError(f"{self.TYPE}.{name}: {key} = {value!r} is not one of {', '.join(allowed)}")
         self.address = f"{self.ADDRESS_PREFIX}{self.TYPE}.{name}"
         # Construct ids must be unique per scope across types; addresses only per type.
