@@ -286,7 +286,7 @@ def lines_changed_by_one_user(case: Case, outdir: str, seed: int) -> int:
 
 
 EAGER_IMPORT = ("import os, sys; os.environ.setdefault('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '18,20'); "
-                "import users_authentik.provider; "
+                "import users_authentik.binding; "
                 "from users_authentik.cli import main; sys.exit(main([]))")
 
 

@@ -2,7 +2,7 @@
 
 Run in a project checkout (cwd) as `python3 <this file>`. It does the same parsing and
 checks as main.py, then builds the resources with the project's own binding classes
-(users_authentik.provider) and literal attributes, so every row crosses jsii, and writes
+(users_authentik.binding) and literal attributes, so every row crosses jsii, and writes
 generated-naive/cdk.tf.json. It is what synth.py avoids; bench.py measures the difference.
 """
 
@@ -42,8 +42,8 @@ def main() -> int:
         sys.stderr.write(format_problems(problems))
         return 1
 
-    from users_authentik.provider import (App, AuthentikProvider, DataGroup, DataGroupConfig, Group,
-                                          GroupConfig, TerraformStack, User, UserConfig)
+    from users_authentik.binding import DataGroup, DataGroupConfig, Group, GroupConfig, User, UserConfig
+    from users_authentik.cdk import App, AuthentikProvider, TerraformStack
 
     app = App()
     stack = TerraformStack(app, "users-authentik")

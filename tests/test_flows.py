@@ -5,6 +5,7 @@ points at something that exists and exports the attribute used."""
 
 from __future__ import annotations
 
+import ast
 import copy
 import re
 from pathlib import Path
@@ -830,3 +831,30 @@ def test_a_brand_domain_reserved_for_examples_is_pointed_out(project: Path, doma
     result = run_main(project)
     assert result.returncode == 0, result.stderr
     assert module(project / "generated")["resource"]["authentik_brand"]["brand"]["domain"] == domain
+
+
+def test_stages_policies_and_brand_do_not_import_the_flows() -> None:
+    """Flows are tables read by one builder (flows.py), which imports the stages: nothing it
+    imports imports it back (the old flows <-> stages cycle)."""
+    for name in ("stages", "policies", "brand"):
+        tree = ast.parse((ROOT / "constructs" / "users_authentik" / f"{name}.py").read_text(encoding="utf-8"))
+        ours = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1}
+        assert "flows" not in ours, name
+
+
+def test_recovery_and_enrollment_bind_their_shared_steps_alike(mod: dict[str, Any]) -> None:
+    """Steps 10 to 40 (identification, email link, existing device, suspended, password x2,
+    save) are one declaration: same orders, evaluation and policies in both flows; only the
+    identification and email stages are each flow's own."""
+    def shared(flow: str) -> list[tuple[Any, ...]]:
+        out = []
+        for name, body in bindings_of(mod, flow):
+            if body["order"] <= 40:
+                rtype, _, stage = deref(mod, body["stage"])
+                own = rtype in ("authentik_stage_identification", "authentik_stage_email")
+                policies = [(pb["order"], pb["failure_result"], p["name"]) for pb, p in policies_on(mod, name)]
+                out.append((name.removeprefix(f"{flow}_"), body["order"], body["evaluate_on_plan"],
+                            body["re_evaluate_policies"], rtype if own else stage["name"], policies))
+        return out
+    assert shared("recovery") == shared("enrollment")
+    assert [step[1] for step in shared("recovery")] == [10, 20, 21, 22, 30, 40]

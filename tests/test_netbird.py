@@ -17,7 +17,7 @@ import yaml
 
 from tests.helpers import ROOT, copy_project, module, read_json, run_main, tree_digest, write_json
 from users_authentik.standin.harness import resource_actions
-from tests.test_provider_schema import conformance_errors
+from tests.test_provider_schema import GENERATOR, conformance_errors
 from users_authentik.changes import compare
 from users_authentik.model import build_directory
 from users_authentik.preview import render_markdown, render_text
@@ -89,6 +89,19 @@ def test_a_netbird_group_marker_without_the_setting_adds_no_resource(tmp_path: P
 def test_every_netbird_block_conforms_to_the_provider_schema(netbird_module) -> None:
     _, generated = netbird_module
     assert conformance_errors(module(generated)) == []
+
+
+def test_the_generated_binding_holds_exactly_the_types_the_module_uses(netbird_module) -> None:
+    """tools/gen_binding.py USED: no class for a type nothing synthesizes, none missing. The
+    idp_manager module has every type (all the flows' and NetBird's, the service account's)."""
+    mode, generated = netbird_module
+    mod = module(generated)
+    used = {"resources": set(mod["resource"]), "data_sources": set(mod["data"])}
+    for kind, types in used.items():
+        if mode == "idp_manager":
+            assert types == set(GENERATOR.USED[kind]), types ^ set(GENERATOR.USED[kind])
+        else:
+            assert types <= set(GENERATOR.USED[kind])
 
 
 def test_provider_application_and_claim(netbird_module) -> None:

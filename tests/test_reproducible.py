@@ -75,7 +75,7 @@ def test_adding_one_user_changes_only_that_users_line(project: Path) -> None:
 def test_constructs_package_does_not_shadow_the_library() -> None:
     code = ("import runpy, sys; sys.argv=['main.py','--help']\n"
             "try:\n    runpy.run_path('main.py', run_name='__main__')\nexcept SystemExit: pass\n"
-            "import constructs, users_authentik.provider as p\n"
+            "import constructs, users_authentik.cdk as p\n"
             "print(constructs.__file__); print(p.Construct.__module__)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

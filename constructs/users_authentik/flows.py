@@ -1,6 +1,10 @@
 """Flows: the four sign-in journeys plus three authenticator setup flows, all owned by
 this module under its own slugs. Authentik's default flows are never touched.
 
+Each flow is data: its designation and the stages it binds, in order, with when their
+policies are evaluated and the policy (if any) that decides whether a stage runs. One
+builder (Authentication) turns the tables into flows, stages and bindings.
+
     passwordless  passkey (WebAuthn, user verification required) -> session
     login         identification (passkey autofill) -> password -> MFA -> session
     enrollment    email identification -> email link -> existing device, if any -> suspended?
@@ -11,97 +15,113 @@ this module under its own slugs. Authentik's default flows are never touched.
 
 from __future__ import annotations
 
-from .provider import (Construct, Flow, FlowConfig, FlowStageBinding, FlowStageBindingConfig,
-                       PolicyBinding, PolicyBindingConfig, PolicyExpression, Resource)
-from .settings import FlowSettings, Settings
-from .stages import Policies, SetupStages, Stages
+from dataclasses import dataclass, fields
 
-# When a binding's policies are evaluated. Policies that read what an earlier stage did
-# (auth_method, pending_user) must run when the stage is reached, not at planning.
-AT_RUN = {"evaluate_on_plan": False, "re_evaluate_policies": True}
-AT_PLAN_AND_RUN = {"evaluate_on_plan": True, "re_evaluate_policies": True}
-AT_PLAN = {"evaluate_on_plan": True, "re_evaluate_policies": False}
+from .binding import Flow, FlowConfig, FlowStageBinding, FlowStageBindingConfig, PolicyBinding, PolicyBindingConfig
+from .cdk import Construct
+from .policies import Policies
+from .settings import EmailSettings, FlowsSettings, SessionSettings
+from .stages import FlowLinks, Stages
 
 
-class AuthFlow(Construct):
-    """One flow and its stages, bound in order."""
+@dataclass(frozen=True)
+class Evaluation:
+    """When a binding's policies are evaluated: when the flow is planned, and again when the
+    stage is reached. Policies that read what an earlier stage did (auth_method,
+    pending_user) must run when the stage is reached, not at planning."""
 
-    def __init__(self, scope: Construct, key: str, settings: FlowSettings, *,
-                 designation: str, authentication: str):
-        super().__init__(scope, key)
-        self.key = key
-        self.flow = Flow(self, key, FlowConfig(
-            name=settings.title, slug=settings.slug, title=settings.title,
-            designation=designation, authentication=authentication))
+    evaluate_on_plan: bool
+    re_evaluate_policies: bool
 
-    @property
-    def uuid(self) -> str:
-        return self.flow.ref("uuid")  # a flow's id is its slug; references take the uuid
 
-    def bind(self, order: int, stage_key: str, stage: Resource, *, when: dict[str, bool] = AT_RUN,
-             only_if: PolicyExpression | None = None) -> FlowStageBinding:
-        binding = FlowStageBinding(self, f"{self.key}_{stage_key}", FlowStageBindingConfig(
-            target=self.uuid, stage=stage.ref("id"), order=order, **when))
-        if only_if is not None:
-            # Policies bind to the flow-stage binding; a policy error runs the stage.
-            PolicyBinding(self, f"{self.key}_{stage_key}_policy", PolicyBindingConfig(
-                target=binding.ref("id"), policy=only_if.ref("id"), order=10, failure_result=True))
-        return binding
+AT_RUN = Evaluation(evaluate_on_plan=False, re_evaluate_policies=True)
+AT_PLAN_AND_RUN = Evaluation(evaluate_on_plan=True, re_evaluate_policies=True)
+AT_PLAN = Evaluation(evaluate_on_plan=True, re_evaluate_policies=False)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One stage binding: addressed `authentik_flow_stage_binding.<flow>_<name>` (and its
+    policy binding `<flow>_<name>_policy`), so these names must never change."""
+
+    order: int
+    name: str
+    stage: str = ""  # the key of Stages.by_key; empty: the same as `name`
+    when: Evaluation = AT_RUN
+    only_if: str | None = None  # the key of policies.EXPRESSIONS that must pass for the stage to run
+
+
+@dataclass(frozen=True)
+class FlowTable:
+    designation: str
+    authentication: str
+    steps: tuple[Step, ...]
+
+
+def email_verified_password(flow: str) -> tuple[Step, ...]:
+    """What recovery and enrollment share: they follow flows-recovery-email-mfa-verification,
+    bindings included, each with its own identification and email stages."""
+    return (
+        Step(10, "identification", f"{flow}_identification", AT_PLAN_AND_RUN, only_if="skip_identification_if_known"),
+        Step(20, "email", f"{flow}_email", AT_PLAN_AND_RUN),
+        Step(21, "existing_device", when=AT_PLAN_AND_RUN),
+        # 22: after the link, so the refusal tells nothing to someone who only knows an address.
+        Step(22, "suspended", only_if="account_suspended"),
+        Step(30, "new_password", when=AT_PLAN),
+        Step(40, "update_user", when=AT_PLAN),
+    )
+
+
+SIGN_IN = {"designation": "authentication", "authentication": "require_unauthenticated"}
+DEVICE_SETUP = {"designation": "stage_configuration", "authentication": "require_authenticated"}
+
+# By the flow's key in settings.json `flows` (its slug and title come from there).
+FLOWS: dict[str, FlowTable] = {
+    "passwordless": FlowTable(**SIGN_IN, steps=(
+        Step(10, "passkey"),
+        Step(100, "login"))),
+    "login": FlowTable(**SIGN_IN, steps=(
+        Step(10, "identification"),
+        Step(20, "password", only_if="skip_password_after_passkey"),
+        Step(30, "mfa", only_if="skip_mfa_after_passkey"),
+        Step(100, "login"))),
+    "enrollment": FlowTable("enrollment", "require_unauthenticated", steps=email_verified_password("enrollment") + (
+        Step(50, "webauthn_setup", when=AT_PLAN),
+        Step(60, "totp_setup", when=AT_PLAN),
+        Step(100, "login", when=AT_PLAN))),
+    "recovery": FlowTable("recovery", "require_unauthenticated", steps=email_verified_password("recovery") + (
+        Step(100, "login", when=AT_PLAN),)),
+    "webauthn_setup": FlowTable(**DEVICE_SETUP, steps=(Step(0, "webauthn_setup"),)),
+    "totp_setup": FlowTable(**DEVICE_SETUP, steps=(Step(0, "totp_setup"),)),
+    "static_setup": FlowTable(**DEVICE_SETUP, steps=(Step(0, "static_setup"),)),
+}
 
 
 class Authentication(Construct):
-    def __init__(self, scope: Construct, id: str, *, settings: Settings):
+    """The flows of FLOWS with their stages and policies. `uuid_of[key]` references a flow
+    (a flow's id is its slug; references take the uuid)."""
+
+    def __init__(self, scope: Construct, id: str, *, flows: FlowsSettings, session: SessionSettings,
+                 email: EmailSettings):
         super().__init__(scope, id)
-        f = settings.flows
-        sign_in = {"designation": "authentication", "authentication": "require_unauthenticated"}
-        setup = {"designation": "stage_configuration", "authentication": "require_authenticated"}
-        self.passwordless = AuthFlow(self, "passwordless", f.passwordless, **sign_in)
-        self.login = AuthFlow(self, "login", f.login, **sign_in)
-        self.enrollment = AuthFlow(self, "enrollment", f.enrollment, designation="enrollment",
-                                   authentication="require_unauthenticated")
-        self.recovery = AuthFlow(self, "recovery", f.recovery, designation="recovery",
-                                 authentication="require_unauthenticated")
-        self.webauthn_setup = AuthFlow(self, "webauthn_setup", f.webauthn_setup, **setup)
-        self.totp_setup = AuthFlow(self, "totp_setup", f.totp_setup, **setup)
-        self.static_setup = AuthFlow(self, "static_setup", f.static_setup, **setup)
+        own = flows.all()
+        self.uuid_of = {}
+        for key, table in FLOWS.items():
+            flow = Flow(self, key, FlowConfig(name=own[key].title, slug=own[key].slug, title=own[key].title,
+                                              designation=table.designation, authentication=table.authentication))
+            self.uuid_of[key] = flow.ref("uuid")
 
-        policies = Policies(self, "policies", prefix=f.name_prefix)
-        devices = SetupStages(self, "setup-stages", prefix=f.name_prefix, webauthn_flow=self.webauthn_setup,
-                              totp_flow=self.totp_setup, static_flow=self.static_setup)
-        s = Stages(self, "stages", settings=settings, setup=devices, passwordless=self.passwordless,
-                   recovery=self.recovery, enrollment=self.enrollment)
+        policies = Policies(self, "policies", prefix=flows.name_prefix).by_key
+        stages = Stages(self, "stages", prefix=flows.name_prefix, session=session, email=email,
+                        flows=FlowLinks(**{f.name: self.uuid_of[f.name] for f in fields(FlowLinks)})).by_key
 
-        self.passwordless.bind(10, "passkey", s.passkey)
-        self.passwordless.bind(100, "login", s.login)
-
-        self.login.bind(10, "identification", s.identification)
-        self.login.bind(20, "password", s.password, only_if=policies.skip_password_after_passkey)
-        self.login.bind(30, "mfa", s.mfa, only_if=policies.skip_mfa_after_passkey)
-        self.login.bind(100, "login", s.login)
-
-        # Recovery and enrollment follow flows-recovery-email-mfa-verification, bindings included.
-        # 22: after the link, so the refusal tells nothing to someone who only knows an address.
-        known = policies.skip_identification_if_known
-        suspended = policies.account_suspended
-        self.recovery.bind(10, "identification", s.recovery_identification, when=AT_PLAN_AND_RUN, only_if=known)
-        self.recovery.bind(20, "email", s.recovery_email, when=AT_PLAN_AND_RUN)
-        self.recovery.bind(21, "existing_device", s.existing_device, when=AT_PLAN_AND_RUN)
-        self.recovery.bind(22, "suspended", s.suspended, only_if=suspended)
-        self.recovery.bind(30, "new_password", s.new_password, when=AT_PLAN)
-        self.recovery.bind(40, "update_user", s.update_user, when=AT_PLAN)
-        self.recovery.bind(100, "login", s.login, when=AT_PLAN)
-
-        self.enrollment.bind(10, "identification", s.enrollment_identification, when=AT_PLAN_AND_RUN,
-                             only_if=known)
-        self.enrollment.bind(20, "email", s.enrollment_email, when=AT_PLAN_AND_RUN)
-        self.enrollment.bind(21, "existing_device", s.existing_device, when=AT_PLAN_AND_RUN)
-        self.enrollment.bind(22, "suspended", s.suspended, only_if=suspended)
-        self.enrollment.bind(30, "new_password", s.new_password, when=AT_PLAN)
-        self.enrollment.bind(40, "update_user", s.update_user, when=AT_PLAN)
-        self.enrollment.bind(50, "webauthn_setup", devices.webauthn, when=AT_PLAN)
-        self.enrollment.bind(60, "totp_setup", devices.totp, when=AT_PLAN)
-        self.enrollment.bind(100, "login", s.login, when=AT_PLAN)
-
-        self.webauthn_setup.bind(0, "webauthn_setup", devices.webauthn)
-        self.totp_setup.bind(0, "totp_setup", devices.totp)
-        self.static_setup.bind(0, "static_setup", devices.static)
+        for key, table in FLOWS.items():
+            for step in table.steps:
+                binding = FlowStageBinding(self, f"{key}_{step.name}", FlowStageBindingConfig(
+                    target=self.uuid_of[key], stage=stages[step.stage or step.name].ref("id"), order=step.order,
+                    evaluate_on_plan=step.when.evaluate_on_plan, re_evaluate_policies=step.when.re_evaluate_policies))
+                if step.only_if is not None:
+                    # Policies bind to the flow-stage binding; a policy error runs the stage.
+                    PolicyBinding(self, f"{key}_{step.name}_policy", PolicyBindingConfig(
+                        target=binding.ref("id"), policy=policies[step.only_if].ref("id"), order=10,
+                        failure_result=True))

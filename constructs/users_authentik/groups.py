@@ -10,7 +10,8 @@ unless it is an ordinary group with the very name its entry gives it.
 
 from __future__ import annotations
 
-from .provider import Construct, DataGroup, DataGroupConfig, Group, GroupConfig, Precondition
+from .binding import DataGroup, DataGroupConfig, Group, GroupConfig
+from .cdk import Construct, Precondition
 
 
 def when_adopted(adopted: str, condition: str) -> str:

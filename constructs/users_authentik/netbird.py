@@ -19,11 +19,11 @@ writes to a Kubernetes Secret (flux/apps/users-netbird); nothing secret is in ge
 from __future__ import annotations
 
 from .groups import Groups
-from .provider import (Application, ApplicationConfig, ApplicationEntitlement, ApplicationEntitlementConfig,
-                       Construct, DataCertificateKeyPair, DataCertificateKeyPairConfig, DataFlow, DataFlowConfig,
-                       DataPropertyMappingProviderScope, DataPropertyMappingProviderScopeConfig, PolicyBinding,
-                       PolicyBindingConfig, ProviderOauth2, ProviderOauth2Config, TerraformOutput, Token,
-                       TokenConfig, User, UserConfig)
+from .binding import (Application, ApplicationConfig, ApplicationEntitlement, ApplicationEntitlementConfig,
+                      DataCertificateKeyPair, DataCertificateKeyPairConfig, DataFlow, DataFlowConfig,
+                      DataPropertyMappingProviderScope, DataPropertyMappingProviderScopeConfig, PolicyBinding,
+                      PolicyBindingConfig, ProviderOauth2, ProviderOauth2Config, Token, TokenConfig, User, UserConfig)
+from .cdk import Construct, TerraformOutput
 from .settings import NetBirdSettings
 
 # Authentik's own scope mappings (blueprints/system/providers-oauth2.yaml), by `managed` id.

@@ -8,7 +8,7 @@ from .flows import Authentication
 from .groups import Groups
 from .literal import literal_settings
 from .netbird import NetBird
-from .provider import App, AuthentikProvider, TerraformOutput, TerraformStack
+from .cdk import App, AuthentikProvider, TerraformOutput, TerraformStack
 from .settings import Settings
 from .users import Users
 
@@ -23,8 +23,10 @@ class UsersAuthentikStack(TerraformStack):
         AuthentikProvider(self, "authentik", version=settings.provider.version)
         self.groups = Groups(self, "directory-groups", superuser_group=settings.users.superuser_group)
         self.users = Users(self, "directory-users", groups=self.groups)
-        self.flows = Authentication(self, "authentication", settings=settings)
-        self.brand = SignInBrand(self, "sign-in-brand", settings=settings.brand, flows=self.flows)
+        self.flows = Authentication(self, "authentication", flows=settings.flows, session=settings.session,
+                                    email=settings.email)
+        self.brand = SignInBrand(self, "sign-in-brand", settings=settings.brand,
+                                 login_flow=self.flows.uuid_of["login"], recovery_flow=self.flows.uuid_of["recovery"])
         if settings.netbird.enabled:
             self.netbird = NetBird(self, "netbird", settings=settings.netbird, groups=self.groups,
                                    domain=settings.brand.domain)

@@ -12,7 +12,8 @@ break-glass admin), and keeps any superuser rights it has (`is_admin: true`).
 from __future__ import annotations
 
 from .groups import Groups, shown, when_adopted
-from .provider import Construct, DataUser, DataUserConfig, Precondition, User, UserConfig
+from .binding import DataUser, DataUserConfig, User, UserConfig
+from .cdk import Construct, Precondition
 
 
 class Users(Construct):
