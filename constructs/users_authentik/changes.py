@@ -8,6 +8,7 @@ with planned_user_destroys below, so the preview and the guard always agree.
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,18 @@ class AccessChange:
 
 
 @dataclass(frozen=True)
+class NetBirdObject:
+    """An object settings.json `netbird` adds or deletes outside users.json: NetBird's
+    application (netbird.enabled), or the IdP manager's service account (mode idp_manager),
+    a superuser with an app password that NetBird holds."""
+
+    kind: str  # NETBIRD_APPLICATION or NETBIRD_SERVICE_ACCOUNT
+    name: str  # the application's slug, the service account's username
+    added: bool
+    setting: str  # what in settings.json does it, e.g. 'netbird.enabled: true -> false'
+
+
+@dataclass(frozen=True)
 class Changes:
     onboarded: tuple[User, ...]  # new entries created in Authentik
     adopted: tuple[User, ...]  # new entries taking over an existing account (authentik_id)
@@ -80,6 +93,7 @@ class Changes:
     # created, losing their devices (the guard refuses it, preview.py says why)
     maybe_renamed: tuple[tuple[str, str], ...] = ()
     group_typos: tuple[tuple[str, str], ...] = ()  # (created group, the existing name it is close to)
+    netbird_objects: tuple[NetBirdObject, ...] = ()  # netbird_objects(): listed with the admin changes
 
     @property
     def empty(self) -> bool:
@@ -175,6 +189,27 @@ def setting_changes(base: Settings | None, head: Settings | None) -> tuple[Setti
     return tuple(out)
 
 
+NETBIRD_APPLICATION = "application"
+NETBIRD_SERVICE_ACCOUNT = "service account"
+
+
+def netbird_objects(base: Settings | None, head: Settings | None) -> tuple[NetBirdObject, ...]:
+    """What settings.json `netbird` adds or deletes: the application when NetBird is turned on
+    or off, the service account when idp_manager mode starts or ends. () if a side is unknown."""
+    if base is None or head is None:
+        return ()
+    b, h = base.netbird, head.netbird
+    setting = ", ".join(f"netbird.{key}: {json.dumps(getattr(b, key))} -> {json.dumps(getattr(h, key))}"
+                        for key in ("enabled", "mode") if getattr(b, key) != getattr(h, key))
+    out = []
+    if b.enabled != h.enabled:
+        out.append(NetBirdObject(NETBIRD_APPLICATION, (h if h.enabled else b).slug, h.enabled, setting))
+    if b.idp_manager != h.idp_manager:
+        out.append(NetBirdObject(NETBIRD_SERVICE_ACCOUNT, (h if h.idp_manager else b).service_account,
+                                 h.idp_manager, setting))
+    return tuple(out)
+
+
 def compare(base: Directory, head: Directory, base_settings: Settings | None = None,
             head_settings: Settings | None = None) -> Changes:
     before = {u.username: u for u in base.users}
@@ -228,7 +263,8 @@ def compare(base: Directory, head: Directory, base_settings: Settings | None = N
         netbird=netbird_access_changes(base, head),
         renamed=tuple((before[o], after[n]) for o, n in moved),
         maybe_renamed=same_person(base, head),
-        group_typos=group_typos(base, head))
+        group_typos=group_typos(base, head),
+        netbird_objects=netbird_objects(base_settings, head_settings))
 
 
 def netbird_access_changes(base: Directory, head: Directory) -> tuple[AccessChange, ...]:

@@ -35,7 +35,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .changes import SettingChange, group_typos, planned_user_destroys, renames, same_person, setting_changes
+from .changes import (NETBIRD_APPLICATION, NetBirdObject, SettingChange, group_typos, netbird_objects,
+                      planned_user_destroys, renames, same_person, setting_changes)
 from .check import is_reserved, lockout_problem, reblame_emails
 from .model import Directory
 from .problems import Problem, where
@@ -102,6 +103,7 @@ def judge(base: Directory, head: Directory, settings: Settings, ref: str = "HEAD
     # from a merged offboarding): harmless, one note (check.py refuses a name still here).
     stale = tuple(name for name in head.allow_removal if name not in removed)
     problems += rename_problems(base, head, ref)
+    problems += netbird_removal_problems(base_settings, settings, ref)
     problems += handover_problems(base, head, ref)
     return Verdict(removed, len(base.users), allowed, len(removed) > allowed and not unlisted, tuple(problems),
                    stale)
@@ -180,6 +182,65 @@ def settings_notes(changes: tuple[SettingChange, ...], base: Directory, ref: str
     return notes
 
 
+SETTINGS = "settings.json"
+
+
+def netbird_removal_problems(base: Settings | None, head: Settings, ref: str) -> list[Problem]:
+    """Turning NetBird off, or idp_manager mode off, deletes objects NetBird depends on, and
+    prevent_destroy guards only blocks still in the module: so only with netbird.allow_removal,
+    set in that change (one left true at ref vouches for nothing, as with allow_removal)."""
+    if base is None:
+        return []
+    b, h = base.netbird, head.netbird
+    deleted = [o for o in netbird_objects(base, head) if not o.added]
+    if not deleted:
+        if h.allow_removal and h != b:
+            return [Problem(SETTINGS, where("netbird", "allow_removal"),
+                            "is true, but this change deletes none of NetBird's objects",
+                            "set it to false (or remove it): it is the override for the one change that deletes "
+                            "them, and left on it would let a later change delete them unnoticed")]
+        return []
+    if h.allow_removal and not b.allow_removal:
+        return []
+    application = deleted[0].kind == NETBIRD_APPLICATION
+    keys = ("enabled", b.enabled) if application else ("mode", b.mode)
+    left = (f"; netbird.allow_removal is true at {ref} already, left from an earlier change, so it does not "
+            "vouch for this one" if b.allow_removal else "")
+    fix = ("set netbird.allow_removal to false in a change of its own, then make this change with it true"
+           if b.allow_removal else
+           f'if this is intended, say so in the same change: settings.json "netbird": {{"allow_removal": true, ...}}')
+    return [Problem(
+        SETTINGS, where("netbird", keys[0]),
+        f"this change ({deleted[0].setting}) deletes " + "; and ".join(_deletes(o) for o in deleted)
+        + "; prevent_destroy guards only blocks still in the module" + left,
+        f"{fix}; if not, keep netbird.{keys[0]} {json.dumps(keys[1])} as at {ref}"
+        + ("" if application and not b.idp_manager else
+           "; to keep the service account but stop managing it, run `tofu state rm "
+           "authentik_user.netbird_idp_manager` in the runner first (docs/netbird.md)"))]
+
+
+def _deletes(o: NetBirdObject) -> str:
+    if o.kind == NETBIRD_APPLICATION:
+        return (f'NetBird\'s application "{o.name}" with its OAuth2 provider (its client secret), entitlements '
+                "and bindings: nobody can sign in to NetBird until it is set up again")
+    return (f'the service account "{o.name}" of NetBird\'s IdP manager with its app password: NetBird\'s '
+            "IdP manager stops working")
+
+
+def netbird_notes(base: Settings | None, head: Settings) -> list[str]:
+    """A new superuser outside users.json, or an allowed deletion of NetBird's objects."""
+    notes, refused = [], bool(netbird_removal_problems(base, head, "HEAD"))
+    for o in netbird_objects(base, head):
+        if o.added and o.kind != NETBIRD_APPLICATION:
+            notes.append(f'note: settings.json ({o.setting}) adds "{o.name}", a new superuser account: the service '
+                         f"account of NetBird's IdP manager joins {json.dumps(head.users.superuser_group)} (both "
+                         "NetBird guides require it), and its app password, which NetBird holds, is as powerful "
+                         "as an admin's")
+        elif not o.added and not refused:
+            notes.append(f"note: settings.json ({o.setting}) deletes {_deletes(o)}; allowed by netbird.allow_removal")
+    return notes
+
+
 def explain_lockout(problems: list[Problem], base: Directory, document: Any, ref: str) -> list[Problem]:
     """Replace "no active admin" by what this change did to the admins there were at ref
     (document: the working tree's users.json as parsed, which has problems, so no model)."""
@@ -232,6 +293,7 @@ def guard(root: Path, ref: str | None, head: Directory | None, settings: Setting
     if head is None or settings is None:
         return problems, notes
     notes += settings_notes(setting_changes(base.settings, settings), base.directory, name)
+    notes += netbird_notes(base.settings, settings)
     verdict = judge(base.directory, head, settings, name, base.settings)
     typos = [f'note: group "{new}" is new and only one entry names it; did you mean "{old}"? '
              f'(a top-level "groups" section makes a misspelt group an error)'

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from .changes import Changes, SettingChange, compare
+from .changes import NETBIRD_APPLICATION, Changes, NetBirdObject, SettingChange, compare
 from .guard import Verdict, explain_lockout, judge, stale_note
 from .loading import Paths, read, validate
 from .model import Group, User
@@ -166,7 +166,8 @@ def render_text(changes: Changes, ref: str, verdict: Verdict | None = None) -> s
     settings = _settings_text(changes, ref)
     if changes.empty:
         return "\n".join([f"{head}: no changes to users or groups"
-                          + (f"; {_count_settings(changes)}" if changes.settings else ".")] + settings + tail) + "\n"
+                          + (f"; {_count_settings(changes)}" if _settings_count(changes) else ".")]
+                         + settings + tail) + "\n"
     lines = [f"{head}: {summary(changes)}"]
 
     def section(title: str, rows: list[str], note: str = "", count: int | None = None) -> None:
@@ -178,7 +179,7 @@ def render_text(changes: Changes, ref: str, verdict: Verdict | None = None) -> s
         lines += ["", ADMIN_TITLE]
         lines += [f"  {'+ GRANTED ' if a.granted else '- REVOKED '} {a.username:<16} {a.reason}"
                   for a in changes.admin]
-    lines += settings[2:] if changes.admin and changes.superuser_group else settings
+    lines += settings[2:] if changes.admin and settings[1:2] == [ADMIN_TITLE] else settings
     section("NetBird access", [f"  {'+' if a.granted else '-'} {a.username} {'gains' if a.granted else 'loses'} "
                                f"NetBird access ({a.reason})" for a in changes.netbird])
     lines += [f"!! {line}" if line else "" for line in lost_devices(changes)]
@@ -231,20 +232,41 @@ def superuser_line(change: SettingChange) -> str:
             "that group is a superuser group in Authentik")
 
 
+def netbird_line(o: NetBirdObject) -> str:
+    """The admin box's line for NetBird's application or IdP manager service account."""
+    if o.kind == NETBIRD_APPLICATION:
+        return (f"settings.json {o.setting}: " + (f"creates NetBird's application {_value(o.name)}" if o.added else
+                f"DELETES NetBird's application {_value(o.name)} (provider, client secret, entitlements, bindings): "
+                "nobody can sign in to NetBird until it is set up again"))
+    if o.added:
+        return (f"new superuser account: NetBird's IdP manager service account, in the superuser group, with an "
+                f"app password NetBird holds (settings.json {o.setting})")
+    return (f"DELETES NetBird's IdP manager service account and its app password: NetBird's IdP manager stops "
+            f"working (settings.json {o.setting})")
+
+
 def limits_note(ref: str) -> str:
     return f"this change is still judged by the limits at {ref}; the raised ones apply from the next change"
 
 
+def _settings_count(changes: Changes) -> int:
+    return len(changes.settings) + len(changes.netbird_objects)
+
+
 def _count_settings(changes: Changes) -> str:
-    n = len(changes.settings)
+    n = _settings_count(changes)
     return f"{n} settings change{'s' if n != 1 else ''} to review"
 
 
 def _settings_text(changes: Changes, ref: str) -> list[str]:
     """The admin box's superuser-group line (first two lines: its title) and the raised limits."""
     lines = []
-    if changes.superuser_group:
-        lines += ["", ADMIN_TITLE, f"  ! SETTING   {superuser_line(changes.superuser_group)}"]
+    box = [f"  ! SETTING   {superuser_line(changes.superuser_group)}"] if changes.superuser_group else []
+    box += [f"  {'+ GRANTED ' if o.added else '- REVOKED '} {o.name:<16} {netbird_line(o)}"
+            for o in changes.netbird_objects if o.kind != NETBIRD_APPLICATION]
+    box += [f"  ! SETTING   {netbird_line(o)}" for o in changes.netbird_objects if o.kind == NETBIRD_APPLICATION]
+    if box:
+        lines += ["", ADMIN_TITLE] + box
     if changes.raised_limits:
         lines += ["", f"Removal limits raised ({len(changes.raised_limits)}): {limits_note(ref)}"]
         lines += [f"  ~ settings.json {c.key}: {c.before:g} -> {c.after:g}" for c in changes.raised_limits]
@@ -323,14 +345,17 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None) 
     if verdict is not None and verdict.stale:
         tail += [_md(line) for line in stale_note(verdict, ref)] + [""]
     settings = _settings_markdown(changes, ref)
-    if changes.empty and not changes.settings:
+    if changes.empty and not _settings_count(changes):
         return "\n".join(lines + ["No changes to users or groups.", ""] + tail)
     lines += [f"**{summary(changes)}**" if not changes.empty
               else f"**No changes to users or groups; {_count_settings(changes)}**", ""]
-    if changes.admin or changes.superuser_group:
+    if changes.admin or changes.superuser_group or changes.netbird_objects:
         lines += ["> [!WARNING]", "> **Admin rights change: review these first**", ">"]
         if changes.superuser_group:
             lines.append(f"> - **{_md(superuser_line(changes.superuser_group))}**")
+        lines += [f"> - **{_md(netbird_line(o))}**" if o.kind == NETBIRD_APPLICATION else
+                  f"> - **{'granted to' if o.added else 'revoked from'}** `{_code(o.name)}` ({_md(netbird_line(o))})"
+                  for o in changes.netbird_objects]
         lines += [f"> - **{'granted to' if a.granted else 'revoked from'}** `{a.username}` ({_md(a.reason)})"
                   for a in changes.admin]
         lines.append("")

@@ -101,6 +101,7 @@ class NetBirdSettings:
     authorization_flow: str
     invalidation_flow: str
     service_account: str
+    allow_removal: bool  # the override for one change that deletes NetBird's objects (guard.py)
 
     @property
     def idp_manager(self) -> bool:
