@@ -50,7 +50,15 @@ bench: $(DEV)
 bench-engine: $(DEV) tools
 	$(BIN)/python bench/engine.py
 
+# `plan` runs .tools/bin/tofu only if its sha256 is the one recorded here (a build from before
+# the record gets one on the next `make tools`). check/plan refuse a commit that tracks .tools/.
+TOFU_DIGEST := $(TOOLS)/tofu.sha256
+SHA256     := $(PYTHON) -c "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())"
+
 tools: $(TOFU_STAMP)
+	@if [ -f $(TOFU_STAMP) ] && [ -x $(TOOLS)/bin/tofu ] && [ ! -f $(TOFU_DIGEST) ]; then \
+	  $(SHA256) $(TOOLS)/bin/tofu > $(TOFU_DIGEST); \
+	fi
 
 # No file prerequisites: the stamp's name is the pin, and a checkout that only touches the
 # files' times must not rebuild. Without Go: one line, no stamp; the tests that need tofu skip.
@@ -63,6 +71,7 @@ $(TOFU_STAMP):
 	  (cd tools && $(GO_ENV) $(GO) $(GO_BUILD) -ldflags "$(TOFU_LDFLAGS)" \
 	    -o ../$(TOOLS)/bin/tofu.new github.com/opentofu/opentofu/cmd/tofu) && \
 	  mv $(TOOLS)/bin/tofu.new $(TOOLS)/bin/tofu && \
+	  $(SHA256) $(TOOLS)/bin/tofu > $(TOFU_DIGEST) && \
 	  rm -f $(TOOLS)/.tofu-* && touch $@ && \
 	  echo "make: built $$($(TOOLS)/bin/tofu version 2>/dev/null | head -n1)"; \
 	fi

@@ -5,6 +5,7 @@ real build; the real binary, when `make setup` built it, must say the pinned ver
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -66,6 +67,8 @@ def test_tools_build_opentofu_as_its_release_does_and_once_per_pin(scratch: Path
         assert flag in call
     assert (scratch / ".tools" / "bin" / "tofu").is_file()
     assert "built OpenTofu v0.0.0-stub" in first.stdout
+    built = (scratch / ".tools" / "bin" / "tofu").read_bytes()
+    assert (scratch / ".tools" / "tofu.sha256").read_text().split() == [hashlib.sha256(built).hexdigest()]
 
     again = make_tools(scratch, go)
     assert again.returncode == 0 and len(go_calls(scratch)) == 1, "an unchanged pin was built again"
@@ -113,6 +116,10 @@ def test_plan_preview_prefers_opentofu(tmp_path: Path, monkeypatch: pytest.Monke
     built.write_text("#!/bin/sh\n")
     built.chmod(0o755)
     monkeypatch.setattr(plan, "BUILT_TOFU", built)
+    assert plan.find_terraform() == str(tmp_path / "tofu")  # no sha256 recorded by `make tools`: not run
+    (tmp_path / ".tools" / "tofu.sha256").write_text(hashlib.sha256(b"another build").hexdigest() + "\n")
+    assert plan.find_terraform() == str(tmp_path / "tofu")  # another binary than the one built: not run
+    (tmp_path / ".tools" / "tofu.sha256").write_text(hashlib.sha256(built.read_bytes()).hexdigest() + "\n")
     assert plan.find_terraform() == str(built)  # and the one `make setup` built beats both
     (tmp_path / "tofu").unlink()
     monkeypatch.setattr(plan, "BUILT_TOFU", tmp_path / "not-built" / "tofu")

@@ -171,6 +171,9 @@ def _run(args: argparse.Namespace, paths: Paths) -> int:
     # generated/ holds exactly what synth writes: anything else would reach the runner (module_dir.py).
     from .synth import MODULE_FILES
     problems = problems + module_dir.problems(paths.generated, MODULE_FILES, leftovers=args.command == "check")
+    # ... and what around it could change the bytes applied, or what `plan` runs (repo_checks.py).
+    from . import repo_checks
+    problems = problems + repo_checks.problems(paths.root, MODULE_FILES)
     fmt = getattr(args, "format", "text")  # check only (diff returned above): report.py renders
     if fmt in ("json", "github"):
         notes += placeholder_notes(settings) if not problems else []

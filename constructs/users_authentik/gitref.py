@@ -122,3 +122,34 @@ def merge_base(root: Path, head: str = "HEAD") -> tuple[str, str] | None:
                 short = named.stdout.decode().strip() or short if named.returncode == 0 else short
             return short, found.stdout.decode().strip()
     return None
+
+
+# --- the repository around a directory (repo_checks.py) ---------------------------------
+# None of these runs a filter, a textconv driver or a hook: check-attr only reads the
+# attribute files, ls-files the index; `cat-file blob` above applies filters only with the
+# opt-in --filters/--textconv, which this module never passes.
+
+def top(root: Path) -> Path | None:
+    """The top of root's repository (its working tree), or None (no git, not a repository)."""
+    if shutil.which("git") is None:
+        return None
+    found = run_git(root, "rev-parse", "--show-toplevel")
+    return Path(found.stdout.decode().rstrip("\n")) if found.returncode == 0 else None
+
+
+def attributes(root: Path, paths: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(path, attribute, value) for every git attribute set on paths (relative to root),
+    as the working tree's and the index's .gitattributes give them (a file that is only
+    staged counts too), and $GIT_DIR/info/attributes and core.attributesFile."""
+    found: set[tuple[str, str, str]] = set()
+    for cached in ((), ("--cached",)):
+        listed = run_git(root, "check-attr", "-z", "-a", *cached, "--", *paths)
+        fields = listed.stdout.decode("utf-8", "replace").split("\0")
+        found.update(zip(fields[0::3], fields[1::3], fields[2::3]))  # path NUL attribute NUL value NUL
+    return sorted(found)
+
+
+def tracked(root: Path, path: str) -> list[str]:
+    """The files git tracks (in the index) under path, relative to root."""
+    listed = run_git(root, "ls-files", "-z", "--", path)
+    return sorted(filter(None, listed.stdout.decode("utf-8", "replace").split("\0"))) if listed.returncode == 0 else []

@@ -27,6 +27,7 @@ users.json/settings.json are reported (exit 1) before any of this, by cli.py.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -173,13 +174,29 @@ def stale_in_working_tree(generated: Path, rendered: dict[str, str]) -> bool:
 
 def find_terraform() -> str:
     """OpenTofu first, the engine tofu-controller runs: the one `make setup` built, else tofu on
-    PATH; terraform only when there is no tofu at all."""
+    PATH; terraform only when there is no tofu at all. The built one only if its sha256 is the
+    one `make tools` recorded (cli.py has refused a commit that tracks anything in .tools/)."""
     if BUILT_TOFU.is_file() and os.access(BUILT_TOFU, os.X_OK):
-        return str(BUILT_TOFU)
+        if _is_the_build(BUILT_TOFU):
+            return str(BUILT_TOFU)
+        sys.stderr.write(f"note: not running {BUILT_TOFU}: its sha256 is not the one `make tools` recorded "
+                         f"in {_digest_file(BUILT_TOFU)}; run `make tools` to use it\n")
     found = shutil.which("tofu") or shutil.which("terraform")
     if found is None:
         raise PlanError(f"neither terraform nor tofu is on PATH; {INSTALL_HINT}")
     return found
+
+
+def _digest_file(built: Path) -> Path:
+    return built.parent.parent / "tofu.sha256"  # .tools/tofu.sha256, written by `make tools`
+
+
+def _is_the_build(built: Path) -> bool:
+    try:
+        recorded = _digest_file(built).read_text(encoding="ascii").split()
+        return recorded[:1] == [hashlib.sha256(built.read_bytes()).hexdigest()]
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def load_standin() -> tuple[ModuleType, ModuleType]:

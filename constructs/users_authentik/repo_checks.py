@@ -1,0 +1,143 @@
+"""What in the git repository around the data directory could change what is applied, or
+what runs on a reviewer's machine, while users.json and generated/ look right. Each is a
+Problem for synth, check and plan (docs/threat-model.md):
+
+- git attributes that transform content (`text`, `eol`, `crlf`, `ident`, `filter`,
+  `working-tree-encoding`) on generated/'s files, users.json or settings.json: git then
+  commits other bytes than the working tree synth wrote and checked, and Flux's
+  source-controller delivers the committed bytes as they are. A `filter` also runs a
+  command. Any .gitattributes from the repository's top down counts (git check-attr).
+- a Flux `.sourceignore` (gitignore syntax; source-controller reads one in every directory,
+  each for the paths below it) whose patterns drop generated/, its files, users.json or
+  settings.json from the artifact: tofu-controller would plan without them, i.e. destroy
+  what they declared.
+- anything committed under `.tools/` of the checkout this code runs from: `make setup`
+  builds OpenTofu there and `plan` runs it; a committed file replaces that build at checkout.
+
+Git is run by gitref.py; gitignore patterns are evaluated by pathspec.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from typing import Iterable
+
+from pathspec import GitIgnoreSpec
+
+from . import gitref
+from .problems import Problem
+
+CHECKOUT = Path(__file__).resolve().parents[2]  # the checkout this code runs from
+DATA_FILES = ("users.json", "settings.json")
+GENERATED = "generated"
+SOURCEIGNORE = ".sourceignore"
+TOOLS = ".tools"
+# Attributes that make the committed bytes differ from the working tree's (or run a command).
+# Unset (`-text`, `-crlf`) is the opposite, and harmless; `diff`/`merge` drivers never change
+# what is stored, and this project's reads never run them (gitref.py).
+_TRANSFORMS = ("text", "eol", "crlf", "ident", "filter", "working-tree-encoding")
+
+
+def problems(root: Path, module_files: Iterable[str]) -> list[Problem]:
+    """Every Problem of the repository around the data directory root; none outside git."""
+    protected = [*DATA_FILES, *(f"{GENERATED}/{name}" for name in module_files)]
+    found = _sourceignore_problems(root, protected)
+    top = gitref.top(root)
+    if top is not None:
+        found += _attribute_problems(root, protected)
+    return found + tools_problems(CHECKOUT)
+
+
+def _attribute_problems(root: Path, protected: list[str]) -> list[Problem]:
+    out = []
+    for path, attribute, value in gitref.attributes(root, protected):
+        if attribute not in _TRANSFORMS or value in ("unset", "unspecified"):
+            continue
+        setting = attribute if value == "set" else f"{attribute}={value}"
+        runs = " and runs the filter's command" if attribute == "filter" else ""
+        out.append(Problem(
+            path, f"(git attribute {setting})",
+            f"a git attribute transforms this file between the working tree and the commit{runs}: "
+            "git would commit other bytes than synth wrote and checked, and Flux applies the "
+            "committed bytes",
+            f"remove `{setting}` for this path from .gitattributes (in this directory or any above "
+            f"it; also .git/info/attributes, core.attributesFile); `git check-attr -a -- {path}` "
+            "shows what is set"))
+    return out
+
+
+def _sourceignore_problems(root: Path, protected: list[str]) -> list[Problem]:
+    """.sourceignore files that can match a protected path: those in root and each directory
+    above it up to the repository's top (root alone outside git), and in generated/."""
+    top = (gitref.top(root) or root).resolve()
+    here = root.resolve()
+    try:
+        below = here.relative_to(top)
+    except ValueError:
+        top, below = here, PurePosixPath()
+    dirs = [PurePosixPath(*below.parts[:i]) for i in range(len(below.parts) + 1)]
+    dirs.append(PurePosixPath(*below.parts, GENERATED))
+    wanted = [PurePosixPath(*below.parts, name) for name in (GENERATED, *protected)]
+    out = []
+    for domain in dirs:
+        file = top / domain / SOURCEIGNORE
+        if not file.is_file():
+            continue
+        label = (domain / SOURCEIGNORE).as_posix()
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            out.append(Problem(label, "(file)", f"cannot be read ({err}), so what it drops from Flux's "
+                               "artifact is unknown", "make it a readable UTF-8 text file, or delete it"))
+            continue
+        out += ignore_problems(text, label, domain, wanted, top=below)
+    return out
+
+
+def ignore_problems(text: str, label: str, domain: PurePosixPath, wanted: list[PurePosixPath], *,
+                    top: PurePosixPath) -> list[Problem]:
+    """Problems for each gitignore pattern in text (a .sourceignore in domain, or a
+    GitRepository's spec.ignore with domain the repository's top) that matches a wanted
+    path or a directory above it. Each pattern counts alone: a later `!` cannot be relied
+    on to re-include a path (git, and Flux's walk, never look inside an excluded directory)."""
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        spec = GitIgnoreSpec.from_lines([line])
+        if not spec.patterns or spec.patterns[0].include is not True:
+            continue  # blank, a comment, or a negation
+        hits = []
+        for path in wanted:
+            try:
+                rel = path.relative_to(domain)
+            except ValueError:
+                continue
+            if not rel.parts:
+                continue  # generated/ itself, seen from its own .sourceignore: its files are checked
+            candidates = [f"{PurePosixPath(*rel.parts[:i]).as_posix()}/" for i in range(1, len(rel.parts))]
+            candidates.append(rel.as_posix() + ("/" if path.name == GENERATED else ""))
+            if any(spec.match_file(c) for c in candidates):
+                hits.append(_from(path, top) + ("/" if path.name == GENERATED else ""))
+        if hits:
+            out.append(Problem(
+                label, f"line {number} ({line.strip()})",
+                f"drops {', '.join(hits)} from the artifact Flux's source-controller builds: "
+                "tofu-controller would plan without it, and destroy what it declared",
+                "remove this pattern; nothing in generated/, users.json or settings.json may be ignored"))
+    return out
+
+
+def _from(path: PurePosixPath, below: PurePosixPath) -> str:
+    """path (from the repository's top) as named from the data directory."""
+    try:
+        return path.relative_to(below).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def tools_problems(checkout: Path) -> list[Problem]:
+    """Files committed under checkout's .tools/ (git-ignored: only a `git add -f` puts one there)."""
+    return [Problem(name, "(git)", f"is committed, but {TOOLS}/ holds what `make setup` builds (OpenTofu, "
+                    "which `plan` runs): a checkout of this commit replaces the reviewer's build with it",
+                    f"remove it from git (`git rm -r --cached {TOOLS}` and commit), then run `make tools`; "
+                    "review where it came from")
+            for name in gitref.tracked(checkout, TOOLS)] if gitref.top(checkout) is not None else []
