@@ -41,8 +41,8 @@ _TRANSFORMS = ("text", "eol", "crlf", "ident", "filter", "working-tree-encoding"
 def problems(root: Path, module_files: Iterable[str]) -> list[Problem]:
     """Every Problem of the repository around the data directory root; none outside git."""
     protected = [*DATA_FILES, *(f"{GENERATED}/{name}" for name in module_files)]
-    found = _sourceignore_problems(root, protected)
     top = gitref.top(root)
+    found = _sourceignore_problems(root, top, protected)
     if top is not None:
         found += _attribute_problems(root, protected)
     return found + tools_problems(CHECKOUT)
@@ -66,10 +66,10 @@ def _attribute_problems(root: Path, protected: list[str]) -> list[Problem]:
     return out
 
 
-def _sourceignore_problems(root: Path, protected: list[str]) -> list[Problem]:
+def _sourceignore_problems(root: Path, repo_top: Path | None, protected: list[str]) -> list[Problem]:
     """.sourceignore files that can match a protected path: those in root and each directory
     above it up to the repository's top (root alone outside git), and in generated/."""
-    top = (gitref.top(root) or root).resolve()
+    top = (repo_top or root).resolve()
     here = root.resolve()
     try:
         below = here.relative_to(top)
