@@ -92,15 +92,13 @@ def test_plan_does_not_run_a_committed_tools_binary(tmp_path: Path) -> None:
     from tests.helpers import ROOT, run_main
 
     root = git_project(tmp_path / "repo")
-    for name in ("tests",):  # plan's stand-in lives in the checkout's tests/standin
-        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     (root / ".gitignore").write_text((ROOT / ".gitignore").read_text())
     marker = tmp_path / "ran"
     tofu = root / ".tools" / "bin" / "tofu"
     tofu.parent.mkdir(parents=True)
     tofu.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
     tofu.chmod(0o755)
-    git_in(root, "add", "-f", ".tools/bin/tofu", "tests", ".gitignore")
+    git_in(root, "add", "-f", ".tools/bin/tofu", ".gitignore")
     git_in(root, "commit", "-q", "-m", "a helpful tools pin")
     if "tofu" not in git_in(root, "ls-files", ".tools"):
         raise RuntimeError("could not commit .tools/bin/tofu")
