@@ -12,7 +12,7 @@ from tests.helpers import CODE, ROOT, copy_project, run_main
 
 # engine, terraform_cli, standin_env, terraform_run: OpenTofu/terraform against the stand-in provider
 # (users_authentik/standin/), and which tests run on which engine.
-pytest_plugins = ["tests.engines"]
+pytest_plugins = ["tests.engines", "tests.gitrepo"]
 
 # The commands the tests start (main.py in scratch copies, make, pre-commit, cdktf) import
 # this tree's package, as the tests themselves do (pyproject.toml: pythonpath).

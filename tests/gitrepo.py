@@ -28,6 +28,21 @@ def isolate_git(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
 
 
+@pytest.fixture
+def isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pytestmark = pytest.mark.usefixtures("isolated_git")` in modules that run main() in process."""
+    isolate_git(monkeypatch)
+
+
+def run_in_process(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """main(args) on the data directory root: its exit code and everything it printed."""
+    from users_authentik.cli import main
+
+    code = main(list(args), root=root)
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
 def git(root: Path, *args: str) -> str:
     result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=ISOLATED)
     assert result.returncode == 0, result.stderr

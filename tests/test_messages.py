@@ -8,22 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.gitrepo import git_project, isolate_git, user
+from tests.gitrepo import git_project, run_in_process as run, user
 from tests.helpers import read_json, run_main, write_json
 from users_authentik.cli import main
 
 NOTE = "a name reserved for examples"
 
 
-@pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    isolate_git(monkeypatch)
-
-
-def run(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    code = main(list(args), root=root)
-    out, err = capsys.readouterr()
-    return code, out + err
+pytestmark = pytest.mark.usefixtures("isolated_git")
 
 
 def test_one_user_and_one_group_are_singular(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.gitrepo import git, git_project, isolate_git, user
+from tests.gitrepo import git, git_project, run_in_process as run, user
 from tests.helpers import read_json, write_json
-from users_authentik.cli import main
 
 REDIRECTS = [{"url": "https://netbird.example.org/oauth2/callback"}]
 USERS = {"users": {"stefan": user("stefan", is_admin=True, groups=["admins"]),
@@ -22,15 +21,7 @@ USERS = {"users": {"stefan": user("stefan", is_admin=True, groups=["admins"]),
          "groups": {"admins": {}, "vpn": {"netbird": True}}}
 
 
-@pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    isolate_git(monkeypatch)
-
-
-def run(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    code = main(list(args), root=root)
-    out, err = capsys.readouterr()
-    return code, out + err
+pytestmark = pytest.mark.usefixtures("isolated_git")
 
 
 def netbird(root: Path, **fields: Any) -> None:

@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.gitrepo import git, git_project, isolate_git, user
+from tests.gitrepo import git, git_project, run_in_process as run, user
 from tests.helpers import read_json, write_json
-from users_authentik.cli import main
 
 
 def directory(n: int) -> dict[str, Any]:
@@ -21,15 +20,7 @@ def directory(n: int) -> dict[str, Any]:
     return {"users": users}
 
 
-@pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    isolate_git(monkeypatch)
-
-
-def run(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    code = main(list(args), root=root)
-    out, err = capsys.readouterr()
-    return code, out + err
+pytestmark = pytest.mark.usefixtures("isolated_git")
 
 
 def settings(root: Path, **sections: Any) -> None:

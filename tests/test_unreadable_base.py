@@ -12,9 +12,8 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.gitrepo import git, git_project, isolate_git, user
+from tests.gitrepo import git, git_project, run_in_process as run, user
 from tests.helpers import read_json, tree_digest, write_json
-from users_authentik.cli import main
 from users_authentik.gitref import NotAFile, files_at, resolve
 
 
@@ -24,15 +23,7 @@ def directory(n: int) -> dict[str, Any]:
     return {"users": users}
 
 
-@pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    isolate_git(monkeypatch)
-
-
-def run(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    code = main(list(args), root=root)
-    out, err = capsys.readouterr()
-    return code, out + err
+pytestmark = pytest.mark.usefixtures("isolated_git")
 
 
 def keep_only_stefan(doc: dict[str, Any]) -> None:
