@@ -10,7 +10,6 @@ import pytest
 
 from tests.gitrepo import git_project, run_in_process as run, user
 from tests.helpers import read_json, run_main, write_json
-from users_authentik.cli import main
 
 NOTE = "a name reserved for examples"
 
