@@ -36,7 +36,7 @@ check: $(RUNTIME)
 	$(BIN)/python main.py check
 
 # pytest-xdist runs the suite on one worker per core (bench/README.md: the suite's time).
-test: $(DEV) node_modules/.installed tools
+test: $(DEV) $(PACKAGE) node_modules/.installed tools
 	$(BIN)/python -m pytest -q -n auto
 
 setup: $(DEV) $(PACKAGE) node_modules/.installed tools
