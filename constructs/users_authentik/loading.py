@@ -75,10 +75,8 @@ def read_settings(paths: Paths) -> SettingsRead:
     return (None, [refused]) if refused else load_settings(paths.settings)
 
 
-def read(paths: Paths, settings_read: SettingsRead | None = None) -> Files:
-    """settings_read: read_settings(paths), if the caller has read it already (main.py
-    does, to start the stack's synth before users.json is checked)."""
-    settings, problems = settings_read or read_settings(paths)
+def read(paths: Paths) -> Files:
+    settings, problems = read_settings(paths)
     refused = not_a_file(paths.users, "users.json")
     document, parse_problems = (None, [refused]) if refused else load_json(paths.users, "users.json", FREE_FORM)
     return Files(settings, document, problems + parse_problems)
