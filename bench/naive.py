@@ -37,7 +37,7 @@ def logical_id(prefix: str, name: str, taken: set[str]) -> str:
 
 
 def main() -> int:
-    directory, settings, problems = load(Paths(ROOT))
+    roster, settings, problems = load(Paths(ROOT))
     if problems:
         sys.stderr.write(format_problems(problems))
         return 1
@@ -52,11 +52,11 @@ def main() -> int:
         name=settings.users.superuser_group, include_users=False))
     taken: set[str] = set()
     group_id = {}
-    for group in directory.groups:
+    for group in roster.groups:
         resource = Group(stack, logical_id("group_", group.name, taken),
                          GroupConfig(name=group.name, attributes=group.attributes))
         group_id[group.name] = resource.ref("id")
-    for user in directory.users:
+    for user in roster.users:
         User(stack, logical_id("user_", user.username, taken), UserConfig(
             username=user.username, name=user.name, email=user.email, is_active=user.active,
             path=user.path, type="internal",
@@ -66,7 +66,7 @@ def main() -> int:
     OUTDIR.mkdir(exist_ok=True)
     (OUTDIR / "cdk.tf.json").write_text(
         json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"generated-naive/: {len(directory.users)} users, {len(directory.groups)} groups")
+    print(f"generated-naive/: {len(roster.users)} users, {len(roster.groups)} groups")
     return 0
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.helpers import read_json, write_json
-from tests.test_plan_preview import ALICE, BOB, make_repo
+from tests.test_plan import ALICE, BOB, make_repo
 from users_authentik import addressing, changes, plan
 from users_authentik.loading import Paths, load
 from users_authentik.revision import load_revision
@@ -25,9 +25,9 @@ def test_guard_and_terraform_plan_agree_on_destroyed_accounts(tmp_path: Path, te
     head, settings, problems = load(Paths(repo))
     assert problems == []
     revision = load_revision(repo, "HEAD")
-    base, base_problems = revision.directory, revision.problems
+    base, base_problems = revision.roster, revision.problems
     assert base_problems == []
     from_users_json = [addressing.user_address(name) for name in changes.planned_user_destroys(base, head)]
-    from_terraform = plan.destroyed_user_addresses(plan.make_preview(repo, head, settings, "HEAD").plan)
+    from_terraform = plan.destroyed_user_addresses(plan.make_plan(repo, head, settings, "HEAD").plan)
 
     assert from_users_json == from_terraform == ['authentik_user.users["alice"]', 'authentik_user.users["bob"]']

@@ -72,9 +72,9 @@ def regenerate_rows(root: Path) -> None:
     """users.tf.json for root's users.json, in-process: cdk.tf.json does not depend on
     users.json, and skipping cdktf here keeps these tests quick. Without the removal guard
     (which needs git): catching a bad change is CI's job here."""
-    directory, settings, problems = load(Paths(root))
+    roster, settings, problems = load(Paths(root))
     assert not problems, problems
-    write_module(root / "generated", {ROWS_FILE: render_rows(directory)}, MODULE_FILES)
+    write_module(root / "generated", {ROWS_FILE: render_rows(roster)}, MODULE_FILES)
 
 
 @pytest.fixture(scope="module")

@@ -102,7 +102,7 @@ def test_the_built_opentofu_is_the_pinned_release() -> None:
     assert json.loads(out)["terraform_version"] == pinned_tofu_version()  # no "-dev": the release ldflags
 
 
-def test_plan_preview_prefers_opentofu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plan_prefers_opentofu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from users_authentik import plan
 
     for name in ("terraform", "tofu"):

@@ -391,13 +391,13 @@ def test_allowance(total: int, count: int, percent: float, allowed: int) -> None
 
 
 def test_preview_and_guard_count_destroys_the_same_way(project: Path) -> None:
-    from users_authentik.model import build_directory
+    from users_authentik.model import build_roster
     from users_authentik.settings import Settings
 
     base_doc = directory(6)
     head_doc = copy.deepcopy(base_doc)
     del head_doc["users"]["u01"], head_doc["users"]["u03"]
     head_doc["users"]["U02"] = head_doc["users"].pop("u02")  # a renamed username is a destroy too
-    base, head = (build_directory(d, Settings.defaults()) for d in (base_doc, head_doc))
+    base, head = (build_roster(d, Settings.defaults()) for d in (base_doc, head_doc))
     assert planned_user_destroys(base, head) == ("u01", "u02", "u03")
     assert tuple(u.username for u in compare(base, head).offboarded) == planned_user_destroys(base, head)

@@ -34,9 +34,9 @@ def test_a_move_keeps_every_account(project: Path, terraform_run, monkeypatch: p
     # Today's module says where they went.
     monkeypatch.setattr(addressing, "MOVES", (addressing.Move(
         "authentik_user.people", addressing.USER_RESOURCE, "renamed to match the docs"),))
-    directory, _settings, problems = load(Paths(project))
+    roster, _settings, problems = load(Paths(project))
     assert problems == []
-    (generated / "users.tf.json").write_text(synth.render_rows(directory))
+    (generated / "users.tf.json").write_text(synth.render_rows(roster))
     run.use_module(generated)
     changes = {rc["address"]: rc for rc in run.plan()["resource_changes"] if rc["type"] == "authentik_user"}
 

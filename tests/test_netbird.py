@@ -19,8 +19,8 @@ from tests.helpers import ROOT, copy_project, module, read_json, run_main, tree_
 from users_authentik.standin.harness import resource_actions
 from tests.test_provider_schema import GENERATOR, conformance_errors
 from users_authentik.changes import compare
-from users_authentik.model import build_directory
-from users_authentik.preview import render_markdown, render_text
+from users_authentik.model import build_roster
+from users_authentik.diff import render_markdown, render_text
 from users_authentik.settings import Settings
 
 REDIRECTS = {
@@ -238,7 +238,7 @@ def test_diff_shows_who_gains_and_loses_netbird_access() -> None:
     head_doc["groups"]["dev"] = {"netbird": True}
     head_doc["users"]["bob"]["groups"] = ["admins"]
     head_doc["users"]["eve"]["active"] = False
-    changes = compare(build_directory(base_doc, settings), build_directory(head_doc, settings))
+    changes = compare(build_roster(base_doc, settings), build_roster(head_doc, settings))
     text = render_text(changes, "HEAD")
     assert "  + ada gains NetBird access (new user)" in text
     assert "  - bob loses NetBird access (NetBird groups: -vpn)" in text
@@ -248,7 +248,7 @@ def test_diff_shows_who_gains_and_loses_netbird_access() -> None:
     # Marking a group grants its members access; the group change is listed too.
     marked = copy.deepcopy(base_doc)
     marked["groups"]["admins"] = {"netbird": True}
-    text = render_text(compare(build_directory(base_doc, settings), build_directory(marked, settings)), "HEAD")
+    text = render_text(compare(build_roster(base_doc, settings), build_roster(marked, settings)), "HEAD")
     assert "+ stefan gains NetBird access (NetBird groups: +admins)" in text
     assert "admins           netbird: false -> true" in text
 

@@ -1,7 +1,7 @@
 """What a change to users.json does: validated model (before) x model (after) -> Changes.
 
 Only the meaning is compared, never the text: reordering keys or reformatting the file is
-no change. Rendering lives in preview.py; the removal guard (guard.py) counts destroys
+no change. Rendering lives in diff.py; the removal guard (guard.py) counts destroys
 with planned_user_destroys below, so the preview and the guard always agree.
 """
 
@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .model import Directory, Group, User
+from .model import Roster, Group, User
 from .settings import Settings
 from .text import fold
 
@@ -90,7 +90,7 @@ class Changes:
     netbird: tuple[AccessChange, ...] = ()  # NetBird sign-in granted or revoked
     renamed: tuple[tuple[User, User], ...] = ()  # (before, after): moved, kept with its passkeys
     # (gone, new) with one email: one person renamed without "renamed_from", so deleted and
-    # created, losing their devices (the guard refuses it, preview.py says why)
+    # created, losing their devices (the guard refuses it, diff.py says why)
     maybe_renamed: tuple[tuple[str, str], ...] = ()
     group_typos: tuple[tuple[str, str], ...] = ()  # (created group, the existing name it is close to)
     netbird_objects: tuple[NetBirdObject, ...] = ()  # netbird_objects(): listed with the admin changes
@@ -120,7 +120,7 @@ USER_FIELDS = ("name", "email", "path", "is_admin", "authentik_id")
 GROUP_FIELDS = ("attributes", "authentik_id", "netbird")
 
 
-def renames(base: Directory, head: Directory) -> tuple[tuple[str, str], ...]:
+def renames(base: Roster, head: Roster) -> tuple[tuple[str, str], ...]:
     """(old, new) usernames an entry's "renamed_from" moves: old is at the base and gone
     here, new is not at the base. synth writes a moved block for it, so Terraform updates
     the account in place (same pk, passkeys and devices) instead of destroying it."""
@@ -131,7 +131,7 @@ def renames(base: Directory, head: Directory) -> tuple[tuple[str, str], ...]:
                         and u.renamed_from not in after and u.username not in before))
 
 
-def planned_user_destroys(base: Directory, head: Directory) -> tuple[str, ...]:
+def planned_user_destroys(base: Roster, head: Roster) -> tuple[str, ...]:
     """Usernames whose authentik_user Terraform would destroy (with the account's passkeys
     and TOTP devices): in base, not in head, and not renamed (renames). Addresses are keyed
     by username, so a rename without "renamed_from" is a destroy. The one place this is counted."""
@@ -139,7 +139,7 @@ def planned_user_destroys(base: Directory, head: Directory) -> tuple[str, ...]:
     return tuple(sorted({u.username for u in base.users} - {u.username for u in head.users} - moved))
 
 
-def same_person(base: Directory, head: Directory) -> tuple[tuple[str, str], ...]:
+def same_person(base: Roster, head: Roster) -> tuple[tuple[str, str], ...]:
     """(destroyed, added) pairs with one email (compared as check.py compares emails): most
     likely one person renamed without "renamed_from", who would lose their devices."""
     destroyed = set(planned_user_destroys(base, head))
@@ -150,7 +150,7 @@ def same_person(base: Directory, head: Directory) -> tuple[tuple[str, str], ...]
                         and (key := fold(u.email.strip())) in gone))
 
 
-def group_typos(base: Directory, head: Directory) -> tuple[tuple[str, str], ...]:
+def group_typos(base: Roster, head: Roster) -> tuple[tuple[str, str], ...]:
     """(new group, existing group) for a group this change creates that one entry alone
     names and that is spelt nearly like a group that exists ("deve" next to "dev"): without
     a top-level "groups" section nothing else stops a typo creating a group."""
@@ -210,7 +210,7 @@ def netbird_objects(base: Settings | None, head: Settings | None) -> tuple[NetBi
     return tuple(out)
 
 
-def compare(base: Directory, head: Directory, base_settings: Settings | None = None,
+def compare(base: Roster, head: Roster, base_settings: Settings | None = None,
             head_settings: Settings | None = None) -> Changes:
     before = {u.username: u for u in base.users}
     after = {u.username: u for u in head.users}
@@ -267,7 +267,7 @@ def compare(base: Directory, head: Directory, base_settings: Settings | None = N
         netbird_objects=netbird_objects(base_settings, head_settings))
 
 
-def netbird_access_changes(base: Directory, head: Directory) -> tuple[AccessChange, ...]:
+def netbird_access_changes(base: Roster, head: Roster) -> tuple[AccessChange, ...]:
     before = {u.username: u for u in base.users}
     after = {u.username: u for u in head.users}
     out = []

@@ -154,7 +154,7 @@ def _start(args: argparse.Namespace, root: Path | None) -> int:
     paths = Paths(root)
     if args.command == "diff":
         from .guard import default_base
-        from .preview import run_diff
+        from .diff import run_diff
         ref, label = (args.base, args.base) if args.base else default_base(paths.root)
         return run_diff(paths.root, ref, args.format, label=label)
     return _run(args, paths)
@@ -162,10 +162,10 @@ def _start(args: argparse.Namespace, root: Path | None) -> int:
 
 def _run(args: argparse.Namespace, paths: Paths) -> int:
     files = read(paths)
-    directory, settings, problems = validate(files)
+    roster, settings, problems = validate(files)
     if args.command != "plan":  # plan shows removals to a reviewer instead of refusing them
         from .guard import guard  # compares with the last commit (or --base): docs/offboarding.md
-        problems, notes = guard(paths.root, args.base, directory, settings, problems, files.document)
+        problems, notes = guard(paths.root, args.base, roster, settings, problems, files.document)
     else:
         notes = []
     # generated/ holds exactly what synth writes: anything else would reach the runner (module_dir.py).
@@ -182,8 +182,8 @@ def _run(args: argparse.Namespace, paths: Paths) -> int:
         if fmt == "github":  # the log keeps the text too
             sys.stderr.write(format_problems(problems) if problems else "")
             if not problems:
-                print(f"users.json: {counted(len(directory.users), 'user')}, "
-                      f"{counted(len(directory.groups), 'group')}: OK")
+                print(f"users.json: {counted(len(roster.users), 'user')}, "
+                      f"{counted(len(roster.groups), 'group')}: OK")
         return 1 if problems else 0
     _notes(notes)
     if problems:
@@ -194,15 +194,15 @@ def _run(args: argparse.Namespace, paths: Paths) -> int:
         _notes(stale_schema_notes(paths.root))
     if args.command == "check":  # synth says it when it writes the brand (below), not on every commit
         _notes(placeholder_notes(settings))
-        print(f"users.json: {counted(len(directory.users), 'user')}, {counted(len(directory.groups), 'group')}: OK")
+        print(f"users.json: {counted(len(roster.users), 'user')}, {counted(len(roster.groups), 'group')}: OK")
         return 0
-    if args.command == "plan":  # offline plan preview against a git ref: plan.py
+    if args.command == "plan":  # offline plan against a git ref: plan.py
         from . import plan
-        return plan.main(paths.root, directory, settings, base=args.base)
+        return plan.main(paths.root, roster, settings, base=args.base)
 
     from .synth import ROWS_FILE, STACK_FILE, is_current, render_rows, render_stack
 
-    rows = render_rows(directory)
+    rows = render_rows(roster)
     stack = None if _rebuild(args) else _read_text(paths.generated / STACK_FILE)
     if stack is None or not is_current(stack, settings):
         try:
@@ -222,7 +222,7 @@ def _run(args: argparse.Namespace, paths: Paths) -> int:
     if STACK_FILE in changed:
         _notes(placeholder_notes(settings))
     print(f"generated/: {', '.join(changed) + ' updated' if changed else 'up to date'} "
-          f"({counted(len(directory.users), 'user')}, {counted(len(directory.groups), 'group')})")
+          f"({counted(len(roster.users), 'user')}, {counted(len(roster.groups), 'group')})")
     return 0
 
 

@@ -38,7 +38,7 @@ from typing import Any
 from .changes import (NETBIRD_APPLICATION, NetBirdObject, SettingChange, group_typos, netbird_objects,
                       planned_user_destroys, renames, same_person, setting_changes)
 from .check import is_reserved, lockout_problem, reblame_emails
-from .model import Directory
+from .model import Roster
 from .problems import Problem, where
 from .report import counted
 from .gitref import merge_base
@@ -75,7 +75,7 @@ def limits(base: Settings | None, head: Settings) -> OffboardingSettings:
                                min(base.offboarding.max_removal_percent, head.offboarding.max_removal_percent))
 
 
-def judge(base: Directory, head: Directory, settings: Settings, ref: str = "HEAD",
+def judge(base: Roster, head: Roster, settings: Settings, ref: str = "HEAD",
           base_settings: Settings | None = None) -> Verdict:
     """settings: the change's; base_settings: those at ref (None: unknown, the change's apply)."""
     removed = planned_user_destroys(base, head)
@@ -119,7 +119,7 @@ def stale_note(verdict: Verdict, ref: str) -> list[str]:
             "removes them"]
 
 
-def rename_problems(base: Directory, head: Directory, ref: str) -> list[Problem]:
+def rename_problems(base: Roster, head: Roster, ref: str) -> list[Problem]:
     """A username changed with the same email but no "renamed_from" deletes the person's
     account (passkeys, devices) and creates a new one: almost surely not meant. And a
     renamed_from into a name that is an account at ref already would merge two accounts."""
@@ -137,7 +137,7 @@ def rename_problems(base: Directory, head: Directory, ref: str) -> list[Problem]
     return problems
 
 
-def handover_problems(base: Directory, head: Directory, ref: str) -> list[Problem]:
+def handover_problems(base: Roster, head: Roster, ref: str) -> list[Problem]:
     """At least one active admin at ref must still be one: a new account has no password or
     passkey until its owner enrolls, and a username changed without "renamed_from" is a new
     account (the old one is destroyed with its passkeys; with it, the same account), so replacing every admin in one change can lock them all
@@ -166,7 +166,7 @@ def _fate(name: str, active: bool | None) -> str:
     return f"removes {name}" if active is None else f"suspends {name}" if not active else f"takes is_admin from {name}"
 
 
-def settings_notes(changes: tuple[SettingChange, ...], base: Directory, ref: str) -> list[str]:
+def settings_notes(changes: tuple[SettingChange, ...], base: Roster, ref: str) -> list[str]:
     """One line per settings change that moves admin rights or loosens the guard (synth, check)."""
     notes = []
     for c in changes:
@@ -241,7 +241,7 @@ def netbird_notes(base: Settings | None, head: Settings) -> list[str]:
     return notes
 
 
-def explain_lockout(problems: list[Problem], base: Directory, document: Any, ref: str) -> list[Problem]:
+def explain_lockout(problems: list[Problem], base: Roster, document: Any, ref: str) -> list[Problem]:
     """Replace "no active admin" by what this change did to the admins there were at ref
     (document: the working tree's users.json as parsed, which has problems, so no model)."""
     generic = lockout_problem(FILE)
@@ -261,7 +261,7 @@ def explain_lockout(problems: list[Problem], base: Directory, document: Any, ref
     return sorted(clear if p == generic else p for p in problems)
 
 
-def guard(root: Path, ref: str | None, head: Directory | None, settings: Settings | None,
+def guard(root: Path, ref: str | None, head: Roster | None, settings: Settings | None,
           problems: list[Problem], document: Any) -> tuple[list[Problem], list[str]]:
     """For synth and check: (problems, notes); document is users.json as parsed. `ref` None
     means HEAD, where having nothing to compare with (no git, no commit) is fine, and a
@@ -278,8 +278,8 @@ def guard(root: Path, ref: str | None, head: Directory | None, settings: Setting
         return problems, []  # nothing changed (a clean checkout, CI): no need to load it twice
     base, notes = load_revision(root, name, files, check=False), []
     deleted = "users.json" not in files  # or never there: last_readable tells
-    earlier = last_readable(root, target) if base.directory is None or deleted else None
-    if base.directory is None or earlier is not None:
+    earlier = last_readable(root, target) if base.roster is None or deleted else None
+    if base.roster is None or earlier is not None:
         if ref is not None:
             return problems + [_unreadable(name, base, earlier)], []
         if earlier is None:
@@ -289,15 +289,15 @@ def guard(root: Path, ref: str | None, head: Directory | None, settings: Setting
         notes.append(f"note: users.json at HEAD {_why(base)}; the removal guard compared with {name}, the "
                      "newest earlier version that can be read")
         base = earlier
-    problems = explain_lockout(problems, base.directory, document, name)
+    problems = explain_lockout(problems, base.roster, document, name)
     if head is None or settings is None:
         return problems, notes
-    notes += settings_notes(setting_changes(base.settings, settings), base.directory, name)
+    notes += settings_notes(setting_changes(base.settings, settings), base.roster, name)
     notes += netbird_notes(base.settings, settings)
-    verdict = judge(base.directory, head, settings, name, base.settings)
+    verdict = judge(base.roster, head, settings, name, base.settings)
     typos = [f'note: group "{new}" is new and only one entry names it; did you mean "{old}"? '
              f'(a top-level "groups" section makes a misspelt group an error)'
-             for new, old in group_typos(base.directory, head)]
+             for new, old in group_typos(base.roster, head)]
     return problems + list(verdict.problems), notes + stale_note(verdict, name) + typos
 
 
@@ -307,7 +307,7 @@ def _blame_new(root: Path, ref: str, problems: list[Problem], document: Any) -> 
         files = read_files(root, ref)
     except NoRevision:
         return problems
-    base = load_revision(root, ref, files, check=False).directory if "users.json" in files else None
+    base = load_revision(root, ref, files, check=False).roster if "users.json" in files else None
     known = frozenset(u.username for u in base.users) if base is not None else frozenset()
     return reblame_emails(problems, document, FILE, known)
 
@@ -333,13 +333,13 @@ def resolve_commit_or_none(root: Path, ref: str) -> str | None:
 
 
 def _why(base: Revision) -> str:
-    return "cannot be read as users" if base.directory is None else "is absent, though an earlier commit has one"
+    return "cannot be read as users" if base.roster is None else "is absent, though an earlier commit has one"
 
 
 def _unreadable(ref: str, base: Revision, earlier: Revision | None) -> Problem:
     fix = (f"compare with the newest commit where it can be read, --base {earlier.commit[:12]}, or restore it there"
            if earlier is not None else "restore a readable users.json at that revision, or compare with another")
-    why = (f" (`python3 main.py diff --base {ref}` lists why)" if base.directory is None else "")
+    why = (f" (`python3 main.py diff --base {ref}` lists why)" if base.roster is None else "")
     return Problem(f"users.json at {ref}", "(file)",
                    f"{_why(base)}{why}, so the removal guard has nothing to compare with; an unreadable "
                    "base must not let a change remove everyone", fix)

@@ -1,6 +1,6 @@
 """users.json + settings.json in a folder -> the validated model, or every problem in both.
 
-The working tree's copy (cli.py, preview.py) and a git revision's copy (revision.py) are
+The working tree's copy (cli.py, diff.py) and a git revision's copy (revision.py) are
 loaded by the same code, so both are read and checked alike.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .check import FREE_FORM, check_users
-from .model import Directory, build_directory
+from .model import Roster, build_roster
 from .parse import load_json
 from .problems import Problem
 from .settings import Settings, load_settings
@@ -82,22 +82,22 @@ def read(paths: Paths) -> Files:
     return Files(settings, document, problems + parse_problems)
 
 
-def validate(files: Files) -> tuple[Directory | None, Settings | None, list[Problem]]:
+def validate(files: Files) -> tuple[Roster | None, Settings | None, list[Problem]]:
     """The validated model, or every problem in both files."""
     settings, problems = files.settings, list(files.problems)
     if files.document is not None:
         problems += check_users(files.document, settings or Settings.defaults(), "users.json")
     if problems or settings is None:
         return None, None, problems
-    return build_directory(files.document, settings), settings, []
+    return build_roster(files.document, settings), settings, []
 
 
-def load(paths: Paths) -> tuple[Directory | None, Settings | None, list[Problem]]:
+def load(paths: Paths) -> tuple[Roster | None, Settings | None, list[Problem]]:
     """users.json + settings.json -> validated model, or every problem in both files."""
     return validate(read(paths))
 
 
-def build_unchecked(paths: Paths) -> tuple[Directory, Settings] | None:
+def build_unchecked(paths: Paths) -> tuple[Roster, Settings] | None:
     """The model (and settings) of files that passed load() when they were committed, built
     without checking them again (the removal guard, on every synth); None if it cannot be
     built, or not with the model's types, as a file committed past the checks may not (a
@@ -106,18 +106,18 @@ def build_unchecked(paths: Paths) -> tuple[Directory, Settings] | None:
     if files.problems or files.settings is None:
         return None
     try:
-        directory = build_directory(files.document, files.settings)
+        roster = build_roster(files.document, files.settings)
     except (KeyError, TypeError, AttributeError, ValueError):
         # Not the model's shape. load() then says why, and should the file pass its checks,
-        # builds it again and raises: a bug in build_directory is not hidden here.
+        # builds it again and raises: a bug in build_roster is not hidden here.
         return None
-    return (directory, files.settings) if _typed(directory) else None
+    return (roster, files.settings) if _typed(roster) else None
 
 
-def _typed(directory: Directory) -> bool:
+def _typed(roster: Roster) -> bool:
     # What readers of the model rely on: diff prints names and groups, the guard reads the
     # flags ("yes" would count as an admin). 5 ms at 10,000 users.
     return all(isinstance(u.name, str) and isinstance(u.email, str) and isinstance(u.path, str)
                and isinstance(u.is_admin, bool) and isinstance(u.active, bool)
                and all(isinstance(g, str) for g in u.groups)
-               for u in directory.users)
+               for u in roster.users)

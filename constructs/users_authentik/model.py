@@ -31,7 +31,7 @@ class Group:
 
 
 @dataclass(frozen=True)
-class Directory:
+class Roster:
     users: tuple[User, ...]  # sorted by username
     groups: tuple[Group, ...]  # sorted by name
     allow_removal: tuple[str, ...] = ()  # offboarding.allow_removal, sorted (guard.py)
@@ -61,7 +61,7 @@ def provider_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).translate(_GO_ESCAPES)
 
 
-def build_directory(data: dict[str, Any], settings: Settings) -> Directory:
+def build_roster(data: dict[str, Any], settings: Settings) -> Roster:
     """Only called on a document that passed every check."""
     users = tuple(
         User(username=name, name=entry["name"], email=entry["email"],
@@ -80,7 +80,7 @@ def build_directory(data: dict[str, Any], settings: Settings) -> Directory:
               authentik_id=meta["authentik_id"].lower() if "authentik_id" in meta else None,
               netbird=meta.get("netbird", False))
         for name, meta in sorted(declared.items()))
-    return Directory(users=users, groups=groups,
+    return Roster(users=users, groups=groups,
                      allow_removal=tuple(sorted(data.get("offboarding", {}).get("allow_removal", []))))
 
 

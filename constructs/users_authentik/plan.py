@@ -1,4 +1,4 @@
-"""Plan preview: `python3 main.py plan [--base REF]` shows what Terraform will do after a merge.
+"""The plan command: `python3 main.py plan [--base REF]` shows what Terraform will do after a merge.
 
 1. The base ref's users.json + settings.json (default HEAD, read with `git cat-file`, checked
    like the working tree's) are rendered by this checkout's own synth into a scratch dir and
@@ -41,7 +41,7 @@ from types import ModuleType
 from typing import Any, Mapping, TextIO
 
 from .gitref import NotAFile, Unreadable, files_at
-from .model import Directory
+from .model import Roster
 from .problems import Problem
 from .report import format_problems
 from .revision import EMPTY, NoRevision, Revision, load_revision, read_files, resolve_commit
@@ -66,7 +66,7 @@ DIRECTORY_ENV = "STANDIN_AUTHENTIK_DIRECTORY"  # standin/provider.py: the made-u
 
 
 class PlanError(Exception):
-    """A preview that could not be made: `message` is one line; `detail` (optional) is tool output."""
+    """A plan that could not be made: `message` is one line; `detail` (optional) is tool output."""
 
     def __init__(self, message: str, *, status: int = 2, detail: str = ""):
         super().__init__(message)
@@ -141,7 +141,7 @@ def base_revision(root: Path, ref: str, commit: str) -> Revision:
     """users.json + settings.json at commit, as the model: NoRevision if they are refused or
     cannot be read as users (there is then no base this project could have rendered)."""
     revision = load_revision(root, ref, read_files(root, commit), check=False)
-    if revision.directory is None:
+    if revision.roster is None:
         raise NoRevision(revision.problems + [Problem(
             f"users.json at {ref}", "(file)", "cannot be read as users (above), so there is no base to plan against",
             "plan against a revision where it can be read: --base <commit>")], no_git=False)
@@ -208,11 +208,11 @@ def load_standin() -> tuple[ModuleType, ModuleType]:
     return serve, harness
 
 
-# --------------------------------------------------------------------------- the preview
+# --------------------------------------------------------------------------- the plan
 
 
 @dataclass
-class Preview:
+class OfflinePlan:
     base: str  # the ref as given
     commit: str
     base_files: list[str]  # the rendered files the base state was built from; [] for an empty state
@@ -224,7 +224,7 @@ class Preview:
     assumed: dict[str, Any] | None = None  # the live directory assumed for adoptions (assumed_directory)
 
 
-def assumed_directory(base: Directory, head: Directory, settings: Settings) -> dict[str, Any] | None:
+def assumed_directory(base: Roster, head: Roster, settings: Settings) -> dict[str, Any] | None:
     """What the adoption preconditions read from the live Authentik (data.authentik_user.adopted,
     data.authentik_group.adopted and the superuser group), assumed to be what users.json claims:
     each adopted id has the entry's username or name. None if nothing is adopted (the stand-in
@@ -271,20 +271,20 @@ def name_ids(text: str, plan: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def make_preview(root: Path, directory: Directory, settings: Settings, base: str = "HEAD") -> Preview:
+def make_plan(root: Path, roster: Roster, settings: Settings, base: str = "HEAD") -> OfflinePlan:
     from .synth import ROWS_FILE, STACK_FILE, render, render_rows, render_stack
 
     commit = resolve_ref(root, base)
     revision = base_revision(root, base, commit)
     binary = find_terraform()
     serve, harness = load_standin()
-    files = render(directory, settings)
+    files = render(roster, settings)
     stale = stale_in_working_tree(root / "generated", files)
     # The base is rendered by this checkout's synth; the stack only when its settings differ.
     base_rendered = {STACK_FILE: files[STACK_FILE] if revision.settings == settings else render_stack(revision.settings),
-                     ROWS_FILE: render_rows(revision.directory)}
+                     ROWS_FILE: render_rows(revision.roster)}
     base_differs = committed_differs(root, commit, base_rendered)
-    base_empty = revision.directory is EMPTY  # no users.json at the base: nothing was applied
+    base_empty = revision.roster is EMPTY  # no users.json at the base: nothing was applied
 
     with tempfile.TemporaryDirectory(prefix="users-authentik-plan-") as tmp:
         scratch = Path(tmp)
@@ -297,7 +297,7 @@ def make_preview(root: Path, directory: Directory, settings: Settings, base: str
         run = harness.TerraformRun(scratch / "workspace", env, binary)
         # The caller's TF_CLI_ARGS*/TF_DATA_DIR/TF_WORKSPACE would reach into this scratch run.
         run.env = {k: v for k, v in run.env.items() if not k.startswith(IGNORED_TF_ENV) and k != DIRECTORY_ENV}
-        live = assumed_directory(revision.directory, directory, settings)
+        live = assumed_directory(revision.roster, roster, settings)
         if live is not None:  # adoptions are checked against a live Authentik: assume what they claim
             (scratch / "assumed-authentik.json").write_text(json.dumps(live, indent=2, sort_keys=True))
             run.env[DIRECTORY_ENV] = str(scratch / "assumed-authentik.json")
@@ -318,32 +318,32 @@ def make_preview(root: Path, directory: Directory, settings: Settings, base: str
              lambda: run.run("plan", "-input=false", "-no-color", "-out=tfplan"))
         text = step("show of the plan", lambda: run.run("show", "-no-color", "tfplan")).stdout
         plan = step("show -json of the plan", lambda: run.show_json("tfplan"))
-    return Preview(base, commit, [] if base_empty else sorted(base_rendered), name_ids(text, plan), plan,
+    return OfflinePlan(base, commit, [] if base_empty else sorted(base_rendered), name_ids(text, plan), plan,
                    summarize(plan), stale, base_differs, live)
 
 
-def report(preview: Preview, out: TextIO) -> None:
-    short = preview.commit[:12]
-    out.write(f"Plan preview: {preview.base} ({short}) users.json + settings.json -> working tree's\n")
-    if not preview.base_files:
-        out.write(f"Note: {preview.base} has no users.json: planned against an empty state.\n")
-    if preview.base_differs:
-        out.write(f"Note: generated/ at {preview.base} is not what its users.json and settings.json give "
-                  "(files added, missing or changed by hand); this preview built the base from those two files "
+def report(result: OfflinePlan, out: TextIO) -> None:
+    short = result.commit[:12]
+    out.write(f"Offline plan: {result.base} ({short}) users.json + settings.json -> working tree's\n")
+    if not result.base_files:
+        out.write(f"Note: {result.base} has no users.json: planned against an empty state.\n")
+    if result.base_differs:
+        out.write(f"Note: generated/ at {result.base} is not what its users.json and settings.json give "
+                  "(files added, missing or changed by hand); this plan built the base from those two files "
                   "and never ran the committed ones. tofu-controller applies the committed files: read "
                   f"`git diff {short} -- generated/` before trusting the live state to match.\n")
-    if preview.stale_generated:
+    if result.stale_generated:
         out.write("Note: generated/ in the working tree is not what users.json gives: run `python3 main.py` "
-                  "and commit it (this preview used a fresh synthesis).\n")
-    if preview.assumed is not None:
-        claimed = [f"account {u['username']} (id {u['pk']})" for u in preview.assumed["users"]]
-        claimed += [f"group {g['name']} (id {g['pk']})" for g in preview.assumed["groups"][1:]]
-        out.write("Note: adoption is checked against the live Authentik, which this preview does not have; it "
+                  "and commit it (this plan used a fresh synthesis).\n")
+    if result.assumed is not None:
+        claimed = [f"account {u['username']} (id {u['pk']})" for u in result.assumed["users"]]
+        claimed += [f"group {g['name']} (id {g['pk']})" for g in result.assumed["groups"][1:]]
+        out.write("Note: adoption is checked against the live Authentik, which this offline plan does not have; it "
                   f"ASSUMED that Authentik has {', '.join(claimed)}, as users.json claims. The real plan "
                   "fails if it does not.\n")
     out.write(STANDIN_NOTE + "\n\n")
-    out.write(preview.text.strip("\n") + "\n")  # ends with Terraform's own "Plan: …" line
-    users = preview.summary.destroyed_users
+    out.write(result.text.strip("\n") + "\n")  # ends with Terraform's own "Plan: …" line
+    users = result.summary.destroyed_users
     if users:
         out.write(f"\n!! DESTROYS {len(users)} user account{'s' if len(users) != 1 else ''} "
                   "(deleted in Authentik with their passkeys and MFA devices):\n")
@@ -351,11 +351,11 @@ def report(preview: Preview, out: TextIO) -> None:
             out.write(f"!!   {address}\n")
 
 
-def main(root: Path, directory: Directory, settings: Settings, *, base: str = "HEAD",
+def main(root: Path, roster: Roster, settings: Settings, *, base: str = "HEAD",
          out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     try:
-        preview = make_preview(root, directory, settings, base)
+        result = make_plan(root, roster, settings, base)
     except NoRevision as missing:
         err.write(format_problems(missing.problems, "generated/ (plan writes nothing)"))
         return 1
@@ -364,5 +364,5 @@ def main(root: Path, directory: Directory, settings: Settings, *, base: str = "H
             err.write(e.detail.rstrip("\n") + "\n")
         err.write(f"main.py plan: {e.message}\n")
         return e.status
-    report(preview, out)
+    report(result, out)
     return 0

@@ -2,7 +2,7 @@
 as the working tree's copy (loading.py), for `main.py diff`, `main.py plan` and the removal
 guard.
 
-A users.json that is absent at the revision is an empty directory (nobody existed yet);
+A users.json that is absent at the revision is an empty roster (nobody existed yet);
 so is a repository without commits, when the revision asked for is HEAD. A users.json or
 settings.json that git holds as a symbolic link (or anything but a plain file) is refused:
 its blob is the link's target, not the file. Git is read by gitref.py, so the project may
@@ -18,12 +18,12 @@ from pathlib import Path
 
 from .gitref import Missing, NotAFile, Unreadable, files_at, history, resolve
 from .loading import Paths, build_unchecked, load, read_settings
-from .model import Directory
+from .model import Roster
 from .problems import Problem
 from .settings import Settings
 
 FILES = ("users.json", "settings.json")
-EMPTY = Directory(users=(), groups=())
+EMPTY = Roster(users=(), groups=())
 
 
 class NoRevision(Exception):
@@ -40,8 +40,8 @@ class NoRevision(Exception):
 class Revision:
     """users.json and settings.json at a revision, as far as they can be read as users."""
 
-    directory: Directory | None  # None: the files cannot be read as users (`problems` say why)
-    settings: Settings | None  # the revision's settings; None with directory None
+    roster: Roster | None  # None: the files cannot be read as users (`problems` say why)
+    settings: Settings | None  # the revision's settings; None with roster None
     problems: list[Problem]  # what the checks find, each naming e.g. "users.json at HEAD"
     commit: str | None = None  # set by last_readable
 
@@ -105,7 +105,7 @@ def unchanged(root: Path, files: dict[str, bytes]) -> bool:
 
 def load_revision(root: Path, ref: str, files: dict[str, bytes] | None = None, *,
                   check: bool = True) -> Revision:
-    """The model of users.json at ref (directory None: nothing to compare with) and its
+    """The model of users.json at ref (roster None: nothing to compare with) and its
     problems, each naming the file as `users.json at <ref>`. Raises NoRevision if there is
     no ref to read, or its files are refused.
 
@@ -125,11 +125,11 @@ def load_revision(root: Path, ref: str, files: dict[str, bytes] | None = None, *
         built = build_unchecked(paths) if not check else None
         if built is not None:
             return Revision(*built, [])
-        directory, settings, problems = load(paths)
-        if directory is None and check:
+        roster, settings, problems = load(paths)
+        if roster is None and check:
             built = build_unchecked(paths)  # committed with problems, but readable
-            directory, settings = built if built is not None else (None, None)
-    return Revision(directory, settings, [dataclasses.replace(p, file=f"{p.file} at {ref}") for p in problems])
+            roster, settings = built if built is not None else (None, None)
+    return Revision(roster, settings, [dataclasses.replace(p, file=f"{p.file} at {ref}") for p in problems])
 
 
 def last_readable(root: Path, ref: str) -> Revision | None:
@@ -149,6 +149,6 @@ def last_readable(root: Path, ref: str) -> Revision | None:
         if "users.json" not in files:
             continue  # deleted in this commit: the version before it is the one that was applied
         found = load_revision(root, commit, files, check=False)
-        if found.directory is not None:
+        if found.roster is not None:
             return dataclasses.replace(found, commit=commit)
     return None

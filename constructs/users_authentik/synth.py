@@ -34,7 +34,7 @@ from typing import Any
 
 from . import addressing
 from .literal import literal
-from .model import Directory, Group, User
+from .model import Roster, Group, User
 from .settings import Settings
 
 STACK_FILE = "cdk.tf.json"
@@ -119,45 +119,45 @@ def group_row(group: Group) -> dict[str, Any]:
     return {"attributes": group.attributes, **({"netbird": True} if group.netbird else {})}
 
 
-def render_rows(directory: Directory) -> str:
-    groups = {g.name: _one_line(group_row(g)) for g in directory.groups}
-    users = {u.username: _one_line(user_row(u)) for u in directory.users}
+def render_rows(roster: Roster) -> str:
+    groups = {g.name: _one_line(group_row(g)) for g in roster.groups}
+    users = {u.username: _one_line(user_row(u)) for u in roster.users}
     blocks = [f'  "//": {_one_line(HEADER)}']
-    imports = import_blocks(directory)
+    imports = import_blocks(roster)
     if imports:
         blocks.append(f'  "import": {_list(imports)}')
     # The adopted ids again, by key: the data sources that check them against the live
     # Authentik before the import (users.py, groups.py) iterate over these.
-    adopted_groups = {g.name: _one_line(g.authentik_id) for g in directory.groups if g.authentik_id is not None}
-    adopted_users = {u.username: str(u.authentik_id) for u in directory.users if u.authentik_id is not None}
+    adopted_groups = {g.name: _one_line(g.authentik_id) for g in roster.groups if g.authentik_id is not None}
+    adopted_users = {u.username: str(u.authentik_id) for u in roster.users if u.authentik_id is not None}
     blocks.append('  "locals": {\n'
                   f'    "adopted_groups": {_rows(adopted_groups)},\n'
                   f'    "adopted_users": {_rows(adopted_users)},\n'
                   f'    "groups": {_rows(groups)},\n'
                   f'    "users": {_rows(users)}\n'
                   "  }")
-    moved = moved_blocks(directory)
+    moved = moved_blocks(roster)
     if moved:
         blocks.append(f'  "moved": {_list(moved)}')
     return "{\n" + ",\n".join(blocks) + "\n}\n"
 
 
-def import_blocks(directory: Directory) -> list[dict[str, str]]:
+def import_blocks(roster: Roster) -> list[dict[str, str]]:
     """Adopt existing Authentik objects instead of creating them: user id = pk (a number),
     group id = uuid, as the provider's importer reads them."""
     blocks = [{"to": addressing.group_address(g.name), "id": g.authentik_id}
-              for g in directory.groups if g.authentik_id is not None]
+              for g in roster.groups if g.authentik_id is not None]
     blocks += [{"to": addressing.user_address(u.username), "id": str(u.authentik_id)}
-               for u in directory.users if u.authentik_id is not None]
+               for u in roster.users if u.authentik_id is not None]
     return sorted(blocks, key=lambda b: b["to"])
 
 
-def moved_blocks(directory: Directory | None = None) -> list[dict[str, str]]:
+def moved_blocks(roster: Roster | None = None) -> list[dict[str, str]]:
     """addressing.MOVES, then one block per renamed user ("renamed_from"): the account moves
     to its new address and is updated in place, keeping its passkeys. Emitted for as long as
     the entry says renamed_from; a block whose source is not in the state does nothing."""
     blocks = [{"from": m.source, "to": m.target} for m in addressing.MOVES]
-    renamed = [u for u in directory.users if u.renamed_from is not None] if directory else []
+    renamed = [u for u in roster.users if u.renamed_from is not None] if roster else []
     return blocks + [{"from": addressing.user_address(u.renamed_from), "to": addressing.user_address(u.username)}
                      for u in renamed]
 
@@ -184,5 +184,5 @@ def _rows(mapping: dict[str, str]) -> str:
     return "{\n" + ",\n".join(lines) + "\n    }"
 
 
-def render(directory: Directory, settings: Settings) -> dict[str, str]:
-    return {STACK_FILE: render_stack(settings), ROWS_FILE: render_rows(directory)}
+def render(roster: Roster, settings: Settings) -> dict[str, str]:
+    return {STACK_FILE: render_stack(settings), ROWS_FILE: render_rows(roster)}

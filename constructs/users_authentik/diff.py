@@ -41,7 +41,7 @@ def run_diff(root: Path, ref: str, fmt: str, out: TextIO | None = None, err: Tex
         revision = load_revision(root, ref)
     except NoRevision as missing:
         return _refused(root, problems + missing.problems, fmt, out, err)
-    base, base_problems = revision.directory, revision.problems
+    base, base_problems = revision.roster, revision.problems
     if problems:
         if base is not None:
             problems = explain_lockout(problems, base, files.document, label)

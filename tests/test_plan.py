@@ -1,4 +1,4 @@
-"""`python3 main.py plan [--base REF]`: the offline plan preview (constructs/users_authentik/plan.py).
+"""`python3 main.py plan [--base REF]`: the offline plan (constructs/users_authentik/plan.py).
 
 The end-to-end test runs main.py in a scratch git repo (copy_project, whose code has the stand-in, + git init +
 commit) and needs terraform or tofu (skipped otherwise); the rest needs neither.
@@ -72,7 +72,7 @@ def test_plan_names_the_create_and_the_destroy(tmp_path: Path, terraform_cli: st
     assert '!!   authentik_user.users["alice"]\n' in out
     # "OpenTofu will perform …" or "Terraform will perform …", by engine (docs/engine.md).
     assert "stefan" not in out.split(" will perform the following actions:")[1].split("Plan:")[0]
-    # The preview writes nothing in the repo.
+    # plan writes nothing in the repo.
     assert tree_digest(repo / "generated") == before
     assert git(repo, "status", "--porcelain") == " M users.json\n"
 
@@ -233,10 +233,10 @@ def test_the_base_is_read_from_the_ref_even_in_a_subdirectory(tmp_path: Path) ->
     (root / "users.json").write_text("changed in the working tree")
     commit = plan_module.resolve_ref(root, "HEAD")
     revision = plan_module.base_revision(root, "HEAD", commit)
-    assert [u.username for u in revision.directory.users] == sorted(read_json(ROOT / "users.json")["users"])
+    assert [u.username for u in revision.roster.users] == sorted(read_json(ROOT / "users.json")["users"])
     from users_authentik.synth import ROWS_FILE, render_rows
     assert not plan_module.committed_differs(
-        root, commit, {ROWS_FILE: render_rows(revision.directory),
+        root, commit, {ROWS_FILE: render_rows(revision.roster),
                        "cdk.tf.json": (ROOT / "generated" / "cdk.tf.json").read_text(encoding="utf-8")})
 
 
