@@ -21,7 +21,7 @@ from typing import Any, Callable
 import pytest
 
 from tests.helpers import ROOT, read_json, run_main, tree_digest, write_json
-from users_authentik import cli, module_dir
+from users_authentik import cli, module_dir, report
 from users_authentik.synth import MODULE_FILES, ROWS_FILE, STACK_FILE
 
 LINUX = Path("/proc/self/fd").is_dir()
@@ -326,7 +326,7 @@ def test_a_failed_write_is_a_problem_and_leaves_the_old_module(
         assert problem.fix and "run" in problem.fix
         assert sorted(os.listdir(outdir)) == sorted(MODULE_FILES)  # nothing left behind
         assert module(outdir) == old
-        assert module_dir.report(failed.value).endswith("nothing was written to generated/.\n")
+        assert report.unwritten(failed.value.problems, failed.value.half_written).endswith("nothing was written to generated/.\n")
 
 
 NO_SPACE = """

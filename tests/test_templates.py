@@ -17,7 +17,7 @@ from tests.helpers import ROOT, read_json, write_json
 from users_authentik.cli import main
 from users_authentik.literal import literal
 from users_authentik.model import provider_json
-from users_authentik.settings import load_settings
+from users_authentik.settings_file import load_settings
 
 # Templates (evaluated before the fix: upper() shows it), text that already looks escaped,
 # and a lone `$` / `%` at the end, where an escape rule could go wrong.
@@ -72,7 +72,7 @@ def settings_doc(values: dict[tuple[str, ...], str]) -> dict[str, Any]:
 def accepts(tmp_path: Path, path: tuple[str, ...], value: str) -> tuple[bool, list[str]]:
     file = tmp_path / "settings.json"
     write_json(file, settings_doc({path: value}))
-    settings, problems = load_settings(file)
+    settings, problems = load_settings(file.read_bytes())
     return settings is not None, [str(p) for p in problems]
 
 

@@ -17,11 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__, dependencies, module_dir, report
-from .loading import Paths, read, validate
-from .problems import Problem
-from .report import counted, format_problems
-from .settings import placeholder_notes
+from . import __version__, dependencies
 
 DEFAULT = "synth"  # what `users-authentik` with no command does (and `cdktf synth` runs)
 EXIT_CODES = ("exit status: 0 done; 1 the input has problems (all are listed, nothing is written; "
@@ -146,99 +142,25 @@ def _start(args: argparse.Namespace, root: Path | None) -> int:
     if args.command == "init":
         from .init import run_init  # init writes the scaffold, then this synth writes its generated/
         return run_init(root, args, synth=lambda data: main(["synth", "-C", str(data)]))
-    if not root.is_dir():
-        sys.stderr.write(format_problems([Problem(
-            str(root), "(directory)", "is not a directory",
-            "name the directory that holds users.json with -C, e.g. -C flux-apps/users")]))
+    from . import report
+    from .loading import folder_problem
+    refused = folder_problem(root)
+    if refused is not None:  # whatever the format: there is no users.json to locate it in
+        sys.stderr.write(report.format_problems([refused]))
         return 1
-    paths = Paths(root)
     if args.command == "diff":
-        from .guard import default_base
         from .diff import run_diff
-        ref, label = (args.base, args.base) if args.base else default_base(paths.root)
-        return run_diff(paths.root, ref, args.format, label=label)
-    return _run(args, paths)
-
-
-def _run(args: argparse.Namespace, paths: Paths) -> int:
-    files = read(paths)
-    roster, settings, problems = validate(files)
-    if args.command != "plan":  # plan shows removals to a reviewer instead of refusing them
-        from .guard import guard  # compares with the last commit (or --base): docs/offboarding.md
-        problems, notes = guard(paths.root, args.base, roster, settings, problems, files.document)
-    else:
-        notes = []
-    # generated/ holds exactly what synth writes: anything else would reach the runner (module_dir.py).
-    from .synth import MODULE_FILES
-    problems = problems + module_dir.problems(paths.generated, MODULE_FILES, leftovers=args.command == "check")
-    # ... and what around it could change the bytes applied, or what `plan` runs (repo_checks.py).
-    from . import repo_checks
-    problems = problems + repo_checks.problems(paths.root, MODULE_FILES)
-    fmt = getattr(args, "format", "text")  # check only (diff returned above): report.py renders
-    if fmt in ("json", "github"):
-        notes += placeholder_notes(settings) if not problems else []
-        render = report.problems_json if fmt == "json" else report.annotations
-        sys.stdout.write(render(problems, paths.root, notes))
-        if fmt == "github":  # the log keeps the text too
-            sys.stderr.write(format_problems(problems) if problems else "")
-            if not problems:
-                print(f"users.json: {counted(len(roster.users), 'user')}, "
-                      f"{counted(len(roster.groups), 'group')}: OK")
-        return 1 if problems else 0
-    _notes(notes)
-    if problems:
-        sys.stderr.write(format_problems(problems))
-        return 1
-    if args.command in ("synth", "check"):  # what commits run; plan shows Terraform's view only
-        from .init import stale_schema_notes
-        _notes(stale_schema_notes(paths.root))
-    if args.command == "check":  # synth says it when it writes the brand (below), not on every commit
-        _notes(placeholder_notes(settings))
-        print(f"users.json: {counted(len(roster.users), 'user')}, {counted(len(roster.groups), 'group')}: OK")
-        return 0
-    if args.command == "plan":  # offline plan against a git ref: plan.py
+        return run_diff(root, args.base, args.format)
+    from . import pipeline
+    result = pipeline.run(args.command, root, args.base, rebuild=_rebuild(args))
+    if args.command == "plan" and result.ok:  # offline plan against a git ref: plan.py
         from . import plan
-        return plan.main(paths.root, roster, settings, base=args.base)
-
-    from .synth import ROWS_FILE, STACK_FILE, is_current, render_rows, render_stack
-
-    rows = render_rows(roster)
-    stack = None if _rebuild(args) else _read_text(paths.generated / STACK_FILE)
-    if stack is None or not is_current(stack, settings):
-        try:
-            stack = render_stack(settings)  # the only path that starts cdktf and Node
-        except ModuleNotFoundError as gone:  # outside the venv: dependencies.STACK
-            sys.stderr.write(dependencies.message([dependencies.STACK.get(gone.name or "", gone.name or str(gone))]))
-            return 2
-        except Exception as failure:  # not the input's fault: settings were valid
-            sys.stderr.write(f"{type(failure).__name__}: {failure}\nsynthesizing generated/{STACK_FILE} "
-                             "with cdktf failed (is Node.js 20 on PATH?); nothing was written to generated/.\n")
-            return 1
-    try:
-        changed = module_dir.write(paths.generated, {STACK_FILE: stack, ROWS_FILE: rows})
-    except module_dir.WriteFailed as failed:
-        sys.stderr.write(module_dir.report(failed))
-        return 1
-    if STACK_FILE in changed:
-        _notes(placeholder_notes(settings))
-    print(f"generated/: {', '.join(changed) + ' updated' if changed else 'up to date'} "
-          f"({counted(len(roster.users), 'user')}, {counted(len(roster.groups), 'group')})")
-    return 0
+        return plan.main(root, result.roster, result.settings, base=args.base)
+    # `cdktf synth` (CDKTF_OUTDIR set) shows every stderr line of the app as an [ERROR].
+    return report.show(result, getattr(args, "format", "text"), notes_to_stdout=bool(os.environ.get("CDKTF_OUTDIR")))
 
 
 def _rebuild(args: argparse.Namespace) -> bool:
     # `cdktf synth` reads the manifest app.synth() writes to its outdir: always synthesize then.
-    return args.rebuild or os.environ.get(REBUILD_ENV) == "1" or bool(os.environ.get("CDKTF_OUTDIR"))
-
-
-def _read_text(path: Path) -> str | None:
-    """The current file (module_dir.problems has refused anything but a regular file)."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None  # absent or unreadable: synthesize it
-
-
-def _notes(notes: list[str]) -> None:
-    # `cdktf synth` (CDKTF_OUTDIR set) shows every stderr line of the app as an [ERROR].
-    (sys.stdout if os.environ.get("CDKTF_OUTDIR") else sys.stderr).writelines(note + "\n" for note in notes)
+    return (getattr(args, "rebuild", False) or os.environ.get(REBUILD_ENV) == "1"
+            or bool(os.environ.get("CDKTF_OUTDIR")))

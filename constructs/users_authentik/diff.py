@@ -15,12 +15,12 @@ from typing import Any, TextIO
 
 from .changes import NETBIRD_APPLICATION, Changes, NetBirdObject, SettingChange, compare
 from .guard import Verdict, explain_lockout, judge, stale_note
-from .loading import Paths, read, validate
+from .loading import read_folder, validate
 from .model import Group, User
 from .problems import Problem
 from . import report
 from .report import counted, format_problems
-from .revision import NoRevision, load_revision
+from .revision import NoRevision, default_base, load_revision
 from .text import visible
 
 OFFBOARD_NOTE = "deleting an account deletes its passkeys and TOTP devices too"
@@ -29,14 +29,14 @@ ADOPT_NOTE = ("existing accounts taken over (imported), then changed to match th
               "the plan fails unless each has this username and is not akadmin")
 
 
-def run_diff(root: Path, ref: str, fmt: str, out: TextIO | None = None, err: TextIO | None = None,
-             label: str | None = None) -> int:
+def run_diff(root: Path, base_ref: str | None, fmt: str, out: TextIO | None = None,
+             err: TextIO | None = None) -> int:
     """Exit status: 0 shown, 1 a side is invalid or there is nothing to compare with.
-    label: how to name ref (guard.default_base's name for a merge-base)."""
+    base_ref: --base; None (or empty) compares with the removal guard's default base."""
     out, err = out or sys.stdout, err or sys.stderr
-    label = label or ref
-    files = read(Paths(root))
-    head, settings, problems = validate(files)
+    ref, label = (base_ref, base_ref) if base_ref else default_base(root)
+    loaded = validate(read_folder(root))
+    head, settings, problems = loaded.roster, loaded.settings, list(loaded.problems)
     try:
         revision = load_revision(root, ref)
     except NoRevision as missing:
@@ -44,13 +44,13 @@ def run_diff(root: Path, ref: str, fmt: str, out: TextIO | None = None, err: Tex
     base, base_problems = revision.roster, revision.problems
     if problems:
         if base is not None:
-            problems = explain_lockout(problems, base, files.document, label)
+            problems = explain_lockout(problems, base, loaded.document, label)
         return _refused(root, problems, fmt, out, err)
     if base is None:
-        err.write(base_invalid(label, base_problems))
+        err.write(report.base_invalid(label, base_problems))
         return 1
     if base_problems:  # compared all the same, as the removal guard compares with it
-        err.write(base_noted(label, base_problems))
+        err.write(report.base_noted(label, base_problems))
     changes = compare(base, head, revision.settings, settings)
     verdict = judge(base, head, settings, label, revision.settings)
     if fmt == "json":
@@ -74,7 +74,7 @@ def _refused(root: Path, problems: list[Problem], fmt: str, out: TextIO, err: Te
     if fmt == "github":
         out.write(report.annotations(problems, root))
     if fmt == "markdown":
-        shown = ["> [!CAUTION]", f"> **users.json has {_count(problems)}: no preview until they are fixed**", ">"]
+        shown = ["> [!CAUTION]", f"> **users.json has {counted(len(problems), 'problem')}: no preview until they are fixed**", ">"]
         shown += [f"> - `{_code(p.file)}` {_md(p.location)}: {_md(p.problem)}<br>fix: {_md(p.fix)}"
                   for p in sorted(problems)]
         out.write("\n".join(visible(line) for line in shown) + "\n")  # user text: escaped, as everywhere
@@ -111,25 +111,6 @@ def render_json(changes: Changes, ref: str, verdict: Verdict) -> str:
                   "problems": [report.as_dict(p) for p in verdict.problems]},
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-
-
-def base_invalid(ref: str, problems: list[Problem]) -> str:
-    return (_listed(problems) + f"users.json at {ref} is not valid ({_count(problems)} above), "
-            "so there is nothing to compare with. Compare with another revision "
-            "(--base <ref>), or read the raw change: git diff " + ref + " -- users.json\n")
-
-
-def base_noted(ref: str, problems: list[Problem]) -> str:
-    return (_listed(problems) + f"note: users.json at {ref} has {_count(problems)} (above); it is "
-            "compared as committed, as the removal guard compares with it\n")
-
-
-def _listed(problems: list[Problem]) -> str:
-    return "\n".join(str(p) for p in sorted(problems)) + "\n"
-
-
-def _count(problems: list[Problem]) -> str:
-    return f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
 
 
 # --- text -------------------------------------------------------------------------------

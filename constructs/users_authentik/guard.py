@@ -13,7 +13,7 @@ change's values, so raising them takes effect from the next change), unless user
 names every one of them in "offboarding": {"allow_removal": [...]}: a deliberate override
 that is committed with the removal, so it stays in the history.
 
-"The last commit" is the base the change will merge into (default_base): the merge-base
+"The last commit" is the base the change will merge into (revision.default_base): the merge-base
 of HEAD and origin's default branch (or origin/main, or main), so pre-commit on the second
 commit of a pull request judges the whole pull request, as CI's `check --base origin/main`
 does, and one allow_removal list serves every commit of it. Names in allow_removal that
@@ -25,6 +25,9 @@ No git, no commit yet, or no users.json ever: nothing to compare, the guard pass
 committed users.json that cannot be read as users (not JSON, a link, deleted) does not
 switch it off: at HEAD it compares with the newest version that can be read
 (revision.last_readable); an explicit --base must be readable (docs/offboarding.md).
+
+Git is read by revision.read_base; this module only judges: guard() takes that Base and
+the working tree's Loaded result.
 """
 
 from __future__ import annotations
@@ -32,17 +35,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 from .changes import (NETBIRD_APPLICATION, NetBirdObject, SettingChange, group_typos, netbird_objects,
                       planned_user_destroys, renames, same_person, setting_changes)
 from .check import is_reserved, lockout_problem, reblame_emails
+from .loading import Loaded
 from .model import Roster
 from .problems import Problem, where
 from .report import counted
-from .gitref import merge_base
-from .revision import NoRevision, Revision, last_readable, load_revision, read_files, resolve_commit, unchanged
+from .revision import Base, Revision
 from .settings import OffboardingSettings, Settings
 
 FILE = "users.json"
@@ -261,75 +263,48 @@ def explain_lockout(problems: list[Problem], base: Roster, document: Any, ref: s
     return sorted(clear if p == generic else p for p in problems)
 
 
-def guard(root: Path, ref: str | None, head: Roster | None, settings: Settings | None,
-          problems: list[Problem], document: Any) -> tuple[list[Problem], list[str]]:
-    """For synth and check: (problems, notes); document is users.json as parsed. `ref` None
-    means HEAD, where having nothing to compare with (no git, no commit) is fine, and a
-    version that cannot be read is replaced by the newest one that can; an explicit --base
-    must exist and be readable."""
-    target, name = (ref, ref) if ref is not None else default_base(root)
-    if head is None and lockout_problem(FILE) not in problems:
-        return _blame_new(root, target, problems, document), []  # other problems: fix those first
-    try:
-        files = read_files(root, target)
-    except NoRevision as missing:
-        return (problems if ref is None and missing.no_git else problems + missing.problems), []
-    if head is not None and unchanged(root, files):
-        return problems, []  # nothing changed (a clean checkout, CI): no need to load it twice
-    base, notes = load_revision(root, name, files, check=False), []
-    deleted = "users.json" not in files  # or never there: last_readable tells
-    earlier = last_readable(root, target) if base.roster is None or deleted else None
-    if base.roster is None or earlier is not None:
-        if ref is not None:
-            return problems + [_unreadable(name, base, earlier)], []
-        if earlier is None:
+def guard(base: Base, head: Loaded) -> tuple[list[Problem], list[str]]:
+    """For synth and check: the change's problems with the guard's, and its notes. base: what
+    revision.read_base found to compare with. With `ref` None (the default base), having
+    nothing to compare with (no git, no commit) is fine, and a version that cannot be read is
+    replaced by the newest one that can; an explicit --base must exist and be readable."""
+    problems = list(head.problems)
+    if head.roster is None and lockout_problem(FILE) not in problems:
+        return _blame_new(base, problems, head.document), []  # other problems: fix those first
+    if base.missing is not None:
+        return (problems if base.ref is None and base.missing.no_git else problems + base.missing.problems), []
+    if base.unchanged or base.at is None:
+        return problems, []  # nothing changed (a clean checkout, CI): nothing to compare
+    compared, name, notes = base.at, base.name, []
+    if compared.roster is None or base.earlier is not None:
+        if base.ref is not None:
+            return problems + [_unreadable(name, compared, base.earlier)], []
+        if base.earlier is None:
             return problems, ["note: users.json at HEAD cannot be read as users, nor any earlier version, so "
                               "the removal guard had nothing to compare with (`python3 main.py diff` shows why)"]
-        name = earlier.commit[:12]
-        notes.append(f"note: users.json at HEAD {_why(base)}; the removal guard compared with {name}, the "
+        name = base.earlier.commit[:12]
+        notes.append(f"note: users.json at HEAD {_why(compared)}; the removal guard compared with {name}, the "
                      "newest earlier version that can be read")
-        base = earlier
-    problems = explain_lockout(problems, base.roster, document, name)
-    if head is None or settings is None:
+        compared = base.earlier
+    problems = explain_lockout(problems, compared.roster, head.document, name)
+    if head.roster is None or head.settings is None:
         return problems, notes
-    notes += settings_notes(setting_changes(base.settings, settings), base.roster, name)
-    notes += netbird_notes(base.settings, settings)
-    verdict = judge(base.roster, head, settings, name, base.settings)
+    notes += settings_notes(setting_changes(compared.settings, head.settings), compared.roster, name)
+    notes += netbird_notes(compared.settings, head.settings)
+    verdict = judge(compared.roster, head.roster, head.settings, name, compared.settings)
     typos = [f'note: group "{new}" is new and only one entry names it; did you mean "{old}"? '
              f'(a top-level "groups" section makes a misspelt group an error)'
-             for new, old in group_typos(base.roster, head)]
+             for new, old in group_typos(compared.roster, head.roster)]
     return problems + list(verdict.problems), notes + stale_note(verdict, name) + typos
 
 
-def _blame_new(root: Path, ref: str, problems: list[Problem], document: Any) -> list[Problem]:
+def _blame_new(base: Base, problems: list[Problem], document: Any) -> list[Problem]:
     """A repeated email is the fault of the entry the change adds, not of the one at ref."""
-    try:
-        files = read_files(root, ref)
-    except NoRevision:
-        return problems
-    base = load_revision(root, ref, files, check=False).roster if "users.json" in files else None
-    known = frozenset(u.username for u in base.users) if base is not None else frozenset()
+    if base.at is None:
+        return problems  # nothing at ref to know the names of
+    roster = base.at.roster
+    known = frozenset(u.username for u in roster.users) if roster is not None else frozenset()
     return reblame_emails(problems, document, FILE, known)
-
-
-def default_base(root: Path) -> tuple[str, str]:
-    """(revision, how messages name it) that synth, check and diff compare with when no
-    --base is given: the merge-base of HEAD and the branch it will merge into
-    (gitref.UPSTREAMS), "HEAD" when that is HEAD itself or there is none (docs/offboarding.md)."""
-    found = merge_base(root)
-    if found is None:
-        return "HEAD", "HEAD"
-    upstream, commit = found
-    if commit == resolve_commit_or_none(root, "HEAD"):
-        return "HEAD", "HEAD"
-    return commit, f"{commit[:12]} (merge-base with {upstream})"
-
-
-def resolve_commit_or_none(root: Path, ref: str) -> str | None:
-    try:
-        return resolve_commit(root, ref)
-    except NoRevision:
-        return None
 
 
 def _why(base: Revision) -> str:

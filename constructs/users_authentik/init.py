@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 from .data_files import data_dir
 from .gitref import run_git
-from .loading import Paths, load
+from .loading import Sources, validate
 from .problems import Problem
 from .report import format_problems
 
@@ -83,10 +82,7 @@ def _documents(args: argparse.Namespace) -> dict[str, bytes]:
 
 def _check(documents: dict[str, bytes]) -> list[Problem]:
     """What init would write, checked as synth checks it (an invalid --email is refused here)."""
-    with tempfile.TemporaryDirectory(prefix="users-authentik-init-") as tmp:
-        for name, data in documents.items():
-            (Path(tmp) / name).write_bytes(data)
-        return load(Paths(Path(tmp)))[2]
+    return list(validate(Sources(documents)).problems)
 
 
 def _shown(path: Path) -> str:

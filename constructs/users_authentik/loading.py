@@ -1,7 +1,7 @@
-"""users.json + settings.json in a folder -> the validated model, or every problem in both.
+"""users.json + settings.json as bytes -> the validated model, or every problem in both.
 
-The working tree's copy (cli.py, diff.py) and a git revision's copy (revision.py) are
-loaded by the same code, so both are read and checked alike.
+The working tree's copy (read_folder) and a git revision's copy (revision.py) are both
+Sources, loaded by the same code, so both are read and checked alike.
 """
 
 from __future__ import annotations
@@ -9,17 +9,19 @@ from __future__ import annotations
 import json
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from .check import FREE_FORM, check_users
 from .model import Roster, build_roster
 from .parse import load_json
 from .problems import Problem
-from .settings import Settings, load_settings
+from .settings import Settings
+from .settings_file import load_settings
 
-SettingsRead = tuple[Settings | None, list[Problem]]  # what load_settings returns
+USERS, SETTINGS = "users.json", "settings.json"
+FILES = (USERS, SETTINGS)
 
 
 @dataclass(frozen=True)
@@ -28,11 +30,11 @@ class Paths:
 
     @property
     def users(self) -> Path:
-        return self.root / "users.json"
+        return self.root / USERS
 
     @property
     def settings(self) -> Path:
-        return self.root / "settings.json"
+        return self.root / SETTINGS
 
     @property
     def generated(self) -> Path:
@@ -40,7 +42,29 @@ class Paths:
 
 
 @dataclass(frozen=True)
-class Files:
+class Sources:
+    """users.json and settings.json as bytes, not yet parsed. A file absent is left out of
+    `files`; one that is there but may not be read (a symbolic link, a folder) is in
+    `refused` instead, with the Problem saying why."""
+
+    files: Mapping[str, bytes]
+    refused: Mapping[str, Problem] = field(default_factory=dict)
+    folder: Path | None = None  # the working tree's directory; None for a git revision
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What the checks make of Sources: the model, or every problem in both files."""
+
+    roster: Roster | None  # None if either file has problems
+    settings: Settings | None  # likewise
+    problems: tuple[Problem, ...]
+    document: Any  # users.json as parsed (None if it is not JSON): the guard explains a lockout from it
+    sources: Sources
+
+
+@dataclass(frozen=True)
+class _Parsed:
     """users.json and settings.json as read: parsed, not yet checked."""
 
     settings: Settings | None  # None if settings.json has problems
@@ -56,7 +80,7 @@ def not_a_file(path: Path, file: str) -> Problem | None:
     except FileNotFoundError:
         return None  # absent: each loader says what that means
     except OSError as err:
-        return Problem(file, "(file)", f"cannot be read: {err}", "make it a readable UTF-8 text file")
+        return _unreadable(file, err)
     if stat.S_ISLNK(mode):
         target = json.dumps(os.readlink(path))  # ASCII, quoted: the target is the change's text
         return Problem(file, "(file)", f"is a symbolic link (to {target}), not a file; the checks read "
@@ -69,54 +93,92 @@ def not_a_file(path: Path, file: str) -> Problem | None:
     return None
 
 
-def read_settings(paths: Paths) -> SettingsRead:
-    """settings.json -> Settings (defaults if absent), or its problems."""
-    refused = not_a_file(paths.settings, "settings.json")
-    return (None, [refused]) if refused else load_settings(paths.settings)
+def _unreadable(file: str, err: OSError) -> Problem:
+    return Problem(file, "(file)", f"cannot be read: {err}", "make it a readable UTF-8 text file")
 
 
-def read(paths: Paths) -> Files:
-    settings, problems = read_settings(paths)
-    refused = not_a_file(paths.users, "users.json")
-    document, parse_problems = (None, [refused]) if refused else load_json(paths.users, "users.json", FREE_FORM)
-    return Files(settings, document, problems + parse_problems)
+def folder_problem(root: Path) -> Problem | None:
+    """A Problem if -C names no directory."""
+    if root.is_dir():
+        return None
+    return Problem(str(root), "(directory)", "is not a directory",
+                   "name the directory that holds users.json with -C, e.g. -C flux-apps/users")
 
 
-def validate(files: Files) -> tuple[Roster | None, Settings | None, list[Problem]]:
+def read_folder(root: Path) -> Sources:
+    """The working tree's users.json and settings.json in `root`."""
+    files: dict[str, bytes] = {}
+    refused: dict[str, Problem] = {}
+    for name in FILES:
+        path = root / name
+        problem = not_a_file(path, name)
+        if problem is None:
+            try:
+                files[name] = path.read_bytes()
+            except FileNotFoundError:
+                continue  # absent: validate says what that means
+            except OSError as err:
+                problem = _unreadable(name, err)
+        if problem is not None:
+            refused[name] = problem
+    return Sources(files, refused, root)
+
+
+def _parse(sources: Sources) -> _Parsed:
+    if SETTINGS in sources.refused:
+        settings, problems = None, [sources.refused[SETTINGS]]
+    else:
+        settings, problems = load_settings(sources.files.get(SETTINGS))
+    if USERS in sources.refused:
+        document, parse_problems = None, [sources.refused[USERS]]
+    elif USERS not in sources.files:
+        where = sources.folder / USERS if sources.folder is not None else USERS
+        document, parse_problems = None, [Problem(
+            USERS, "(file)", f"not found at {where}",
+            f"create {USERS} (see the README for its format) or run from the repo root")]
+    else:
+        document, parse_problems = load_json(sources.files[USERS], USERS, FREE_FORM)
+    return _Parsed(settings, document, problems + parse_problems)
+
+
+def validate(sources: Sources) -> Loaded:
     """The validated model, or every problem in both files."""
-    settings, problems = files.settings, list(files.problems)
-    if files.document is not None:
-        problems += check_users(files.document, settings or Settings.defaults(), "users.json")
+    parsed = _parse(sources)
+    settings, problems = parsed.settings, list(parsed.problems)
+    if parsed.document is not None:
+        problems += check_users(parsed.document, settings or Settings.defaults(), USERS)
     if problems or settings is None:
-        return None, None, problems
-    return build_roster(files.document, settings), settings, []
+        return Loaded(None, None, tuple(problems), parsed.document, sources)
+    return Loaded(build_roster(parsed.document, settings), settings, (), parsed.document, sources)
 
 
 def load(paths: Paths) -> tuple[Roster | None, Settings | None, list[Problem]]:
-    """users.json + settings.json -> validated model, or every problem in both files."""
-    return validate(read(paths))
+    """users.json + settings.json in a folder -> (model, settings, []) or (None, None, every
+    problem in both files): for scripts (bench/, init's check of what it writes)."""
+    loaded = validate(read_folder(paths.root))
+    return loaded.roster, loaded.settings, list(loaded.problems)
 
 
-def build_unchecked(paths: Paths) -> tuple[Roster, Settings] | None:
-    """The model (and settings) of files that passed load() when they were committed, built
-    without checking them again (the removal guard, on every synth); None if it cannot be
-    built, or not with the model's types, as a file committed past the checks may not (a
+def build_unchecked(sources: Sources) -> tuple[Roster, Settings] | None:
+    """The model (and settings) of files that passed validate() when they were committed,
+    built without checking them again (the removal guard, on every synth); None if it cannot
+    be built, or not with the model's types, as a file committed past the checks may not (a
     number for a name)."""
-    files = read(paths)
-    if files.problems or files.settings is None:
+    parsed = _parse(sources)
+    if parsed.problems or parsed.settings is None:
         return None
     try:
-        roster = build_roster(files.document, files.settings)
+        roster = build_roster(parsed.document, parsed.settings)
     except (KeyError, TypeError, AttributeError, ValueError):
-        # Not the model's shape. load() then says why, and should the file pass its checks,
-        # builds it again and raises: a bug in build_roster is not hidden here.
+        # Not the model's shape. validate() then says why, and should the file pass its
+        # checks, builds it again and raises: a bug in build_roster is not hidden here.
         return None
-    return (roster, files.settings) if _typed(roster) else None
+    return (roster, parsed.settings) if _typed(roster) else None
 
 
 def _typed(roster: Roster) -> bool:
     # What readers of the model rely on: diff prints names and groups, the guard reads the
-    # flags ("yes" would count as an admin). 5 ms at 10,000 users.
+    # flags ("yes" would count as an admin).
     return all(isinstance(u.name, str) and isinstance(u.email, str) and isinstance(u.path, str)
                and isinstance(u.is_admin, bool) and isinstance(u.active, bool)
                and all(isinstance(g, str) for g in u.groups)

@@ -55,7 +55,7 @@ def _own(name: str, names: Iterable[str]) -> bool:
 
 
 class WriteFailed(Exception):
-    """generated/ could not be written; `problems` say why, `report` what to tell."""
+    """generated/ could not be written; `problems` say why (report.unwritten words it)."""
 
     def __init__(self, problems: list[Problem], half_written: bool = False):
         super().__init__(problems)
@@ -275,7 +275,7 @@ def _regular(fd: int, name: str) -> bool:
         return False
 
 
-# --- reporting -------------------------------------------------------------------------
+# --- why a write failed ---------------------------------------------------------------
 
 _FIXES = {
     errno.ENOSPC: "free space on the disk that holds generated/, then run `python3 main.py` again",
@@ -290,12 +290,3 @@ def _os_problem(file: str, err: OSError, done: str) -> Problem:
     code = errno.errorcode.get(err.errno or 0, "error")
     return Problem(file, "(file)", f"cannot be {done}: {err.strerror or err} ({code})",
                    _FIXES.get(err.errno or 0, "fix the cause above, then run `python3 main.py` again"))
-
-
-def report(failed: WriteFailed) -> str:
-    from .report import format_problems
-    if not failed.half_written:
-        return format_problems(failed.problems)
-    lines = [str(p) for p in sorted(failed.problems)]
-    return "\n".join(lines) + ("\ngenerated/ may be half-written; the next `python3 main.py` completes "
-                               "the interrupted write (until then `check` says so).\n")

@@ -1,11 +1,10 @@
-"""Parse: bytes on disk -> Python data, or Problems (never a traceback)."""
+"""Parse: a file's bytes -> Python data, or Problems (never a traceback)."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
-from pathlib import Path
 from typing import Any
 
 from .problems import Problem, where
@@ -192,16 +191,15 @@ def parse_json(text: str, file: str, free_form: tuple[FreeForm, ...] = ()) -> tu
     return data, problems
 
 
-def load_json(path: Path, file: str, free_form: tuple[FreeForm, ...] = ()) -> tuple[Any, list[Problem]]:
-    """Read and parse `path`; `file` is the name the user knows it by (for messages)."""
+def load_json(data: bytes, file: str, free_form: tuple[FreeForm, ...] = ()) -> tuple[Any, list[Problem]]:
+    """Parse a file's bytes (from the working tree or a git revision); `file` is the name the
+    user knows it by (for messages)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, [Problem(file, "(file)", f"not found at {path}",
-                              f"create {file} (see the README for its format) or run from the repo root")]
-    except (OSError, UnicodeDecodeError) as err:
-        return None, [Problem(file, "(file)", f"cannot be read: {err}",
-                              "make it a readable UTF-8 text file")]
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return None, [Problem(file, "(file)", f"cannot be read: {err}", "make it a readable UTF-8 text file")]
+    if "\r" in text:  # as a text-mode read gives it: line numbers count a lone CR as a line
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     return parse_json(text, file, free_form)
 
 

@@ -1,14 +1,20 @@
-"""Report: Problems -> text for a person at a terminal, JSON for machines, GitHub annotations for CI."""
+"""Report: a Result (result.py) or Problems -> text for a person at a terminal, JSON for
+machines, GitHub annotations for CI. The one place that words what synth, check and plan
+found; diff words its changes itself (diff.py) and its problems here."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from . import dependencies
 from .problems import Problem
+from .result import Failure, Result
+from .synth import STACK_FILE
 from .text import visible
 
 
@@ -17,11 +23,77 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def listed(problems: list[Problem]) -> str:
+    """Every problem, sorted, each as two lines (what, then the fix)."""
+    return "".join(f"{p}\n" for p in sorted(problems))
+
+
 def format_problems(problems: list[Problem], outdir_name: str = "generated/") -> str:
-    lines = [str(p) for p in sorted(problems)]
-    count = len(problems)
-    lines.append(f"{count} problem{'s' if count != 1 else ''} found; nothing was written to {outdir_name}.")
-    return "\n".join(lines) + "\n"
+    return listed(problems) + f"{counted(len(problems), 'problem')} found; nothing was written to {outdir_name}.\n"
+
+
+def base_invalid(ref: str, problems: list[Problem]) -> str:
+    """diff: the version at ref cannot be read as users."""
+    return (listed(problems) + f"users.json at {ref} is not valid ({counted(len(problems), 'problem')} above), "
+            "so there is nothing to compare with. Compare with another revision "
+            "(--base <ref>), or read the raw change: git diff " + ref + " -- users.json\n")
+
+
+def base_noted(ref: str, problems: list[Problem]) -> str:
+    """diff: the version at ref has problems, and is compared all the same."""
+    return (listed(problems) + f"note: users.json at {ref} has {counted(len(problems), 'problem')} (above); it is "
+            "compared as committed, as the removal guard compares with it\n")
+
+
+def show(result: Result, fmt: str = "text", *, notes_to_stdout: bool = False,
+         out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Write what `result` says in fmt (text, json or github); its exit status.
+    notes_to_stdout: `cdktf synth` shows every stderr line of the app as an [ERROR]."""
+    out, err = out or sys.stdout, err or sys.stderr
+    problems = list(result.problems)
+    if fmt in ("json", "github"):
+        render = problems_json if fmt == "json" else annotations
+        out.write(render(problems, result.root, list(result.notes)))
+        if fmt == "github":  # the log keeps the text too
+            err.write(format_problems(problems) if problems else "")
+            if not problems:
+                out.write(ok_line(result) + "\n")
+        return result.status
+    (out if notes_to_stdout else err).writelines(
+        note + "\n" for note in result.guard_notes + result.schema_notes + result.settings_notes)
+    if problems:
+        err.write(format_problems(problems))
+    elif result.failure is not None:
+        err.write(failure_text(result.failure))
+    elif result.command == "check":
+        out.write(ok_line(result) + "\n")
+    elif result.written is not None:
+        users, groups = result.counts
+        out.write(f"generated/: {', '.join(result.written) + ' updated' if result.written else 'up to date'} "
+                  f"({counted(users, 'user')}, {counted(groups, 'group')})\n")
+    return result.status
+
+
+def ok_line(result: Result) -> str:
+    users, groups = result.counts
+    return f"users.json: {counted(users, 'user')}, {counted(groups, 'group')}: OK"
+
+
+def failure_text(failure: Failure) -> str:
+    if failure.missing is not None:
+        return dependencies.message([failure.missing])
+    if failure.error is not None:
+        return (f"{type(failure.error).__name__}: {failure.error}\nsynthesizing generated/{STACK_FILE} "
+                "with cdktf failed (is Node.js 20 on PATH?); nothing was written to generated/.\n")
+    return unwritten(list(failure.unwritten), failure.half_written)
+
+
+def unwritten(problems: list[Problem], half_written: bool) -> str:
+    """Why generated/ could not be written (module_dir.WriteFailed)."""
+    if not half_written:
+        return format_problems(problems)
+    return listed(problems) + ("generated/ may be half-written; the next `python3 main.py` completes "
+                               "the interrupted write (until then `check` says so).\n")
 
 
 # --- for machines and CI logs -------------------------------------------------------------

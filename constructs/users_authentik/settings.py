@@ -1,20 +1,16 @@
-"""One place for settings: settings.json, checked against schemas/settings.schema.json.
+"""The settings' types: settings.json (schemas/settings.schema.json) as typed values.
 
 Defaults live in the schema (its `default` keywords), so the schema documents every
-setting and its default, and this module only gives them typed names.
+setting and its default, and this module only gives them typed names. Reading and checking
+settings.json is settings_file.py's.
 """
 
 from __future__ import annotations
 
-import re
-
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
-from .parse import load_json
-from .problems import Problem, where
-from .schema_check import check_schema, load_schema
+from .schema_check import load_schema
 
 SCHEMA = "settings.schema.json"
 
@@ -121,7 +117,13 @@ class Settings:
 
     @classmethod
     def defaults(cls) -> "Settings":
-        return _build(with_defaults({}, load_schema(SCHEMA)))
+        return cls.from_document({})
+
+    @classmethod
+    def from_document(cls, data: dict[str, Any]) -> "Settings":
+        """settings.json as parsed and checked against the schema (no "$schema" key), its
+        missing keys filled from the schema's defaults."""
+        return _build(with_defaults(data, load_schema(SCHEMA)))
 
 
 def with_defaults(data: Any, schema: dict[str, Any]) -> Any:
@@ -154,52 +156,3 @@ def _build(data: dict[str, Any]) -> Settings:
 def _netbird(data: dict[str, Any]) -> NetBirdSettings:
     uris = tuple(RedirectUri(u["url"], u.get("matching_mode", "strict")) for u in data["redirect_uris"])
     return NetBirdSettings(**{**data, "redirect_uris": uris})
-
-
-def _check_meaning(settings: Settings, file: str) -> list[Problem]:
-    seen: dict[str, str] = {}
-    problems = []
-    for key, flow in settings.flows.all().items():
-        other = seen.setdefault(flow.slug, key)
-        if other != key:
-            problems.append(Problem(file, where("flows", key, "slug"),
-                                    f'"{flow.slug}" is also the slug of flows.{other}',
-                                    "give every flow its own slug"))
-    for key in ("user_settings_flow", "invalidation_flow"):
-        slug = getattr(settings.brand, key)
-        if slug in seen:
-            # A lookup of a flow this module creates fails on the first plan.
-            problems.append(Problem(file, where("brand", key),
-                                    f'"{slug}" is a flow this module creates (flows.{seen[slug]}), not an existing one',
-                                    "name an existing Authentik flow, e.g. the default \"default-user-settings-flow\""))
-    return problems
-
-
-def load_settings(path: Path, file: str = "settings.json") -> tuple[Settings | None, list[Problem]]:
-    """settings.json is optional: absent means every default."""
-    if not path.exists():
-        return Settings.defaults(), []
-    data, problems = load_json(path, file)
-    if problems:
-        return None, problems
-    problems = check_schema(data, SCHEMA, file)
-    if problems:
-        return None, problems
-    data.pop("$schema", None)
-    settings = _build(with_defaults(data, load_schema(SCHEMA)))
-    problems = _check_meaning(settings, file)
-    return (None, problems) if problems else (settings, [])
-
-
-# Names reserved for examples (RFC 2606, RFC 6761): a brand for such a host matches no real
-# sign-in page. The default is one, so that a fresh clone synthesizes; this says so.
-_EXAMPLE_HOST = re.compile(r"(?:^|\.)(?:example\.(?:com|net|org)|example|test|invalid|localhost)\Z")
-
-
-def placeholder_notes(settings: Settings) -> list[str]:
-    domain = settings.brand.domain
-    if not _EXAMPLE_HOST.search(domain):
-        return []
-    return [f'note: settings.json brand.domain is "{domain}", a name reserved for examples, so the brand '
-            "matches no real host and your sign-in page keeps Authentik's default flows; set brand.domain "
-            "to the host name people sign in at"]

@@ -1,0 +1,77 @@
+"""synth, check and plan as one pipeline: the working tree's files -> a Result.
+
+Stages, each only on what passed the one before:
+  load (loading.py: users.json + settings.json, schema and meaning)
+  -> guard (guard.py over two loaded results: revision.read_base's and the working tree's;
+     not for plan, which shows removals to a reviewer instead of refusing them)
+  -> generated/ and around it (module_dir.py: only what synth writes; repo_checks.py: what
+     could change the bytes applied, or what plan runs)
+  -> synth only: render and write generated/ (cdk.tf.json only when its inputs changed).
+Nothing is printed here: report.py shows the Result, cli.py turns it into an exit status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from . import dependencies, guard, module_dir, repo_checks, revision
+from .init import stale_schema_notes
+from .loading import Loaded, read_folder, validate
+from .result import Failure, Result
+from .settings_file import placeholder_notes
+from .synth import MODULE_FILES, ROWS_FILE, STACK_FILE, is_current, render_rows, render_stack
+
+
+def run(command: str, root: Path, base: str | None = None, *, rebuild: bool = False) -> Result:
+    """command: synth, check or plan. base: --base for the removal guard (None: its default).
+    rebuild: synthesize cdk.tf.json even if its inputs did not change. root: a directory
+    (cli.py refuses -C naming none)."""
+    head = validate(read_folder(root))
+    problems, notes = list(head.problems), []
+    if command != "plan":  # compares with the last commit (or --base): docs/offboarding.md
+        problems, notes = guard.guard(revision.read_base(root, base, head), head)
+    problems += module_dir.problems(root / "generated", MODULE_FILES, leftovers=command == "check")
+    problems += repo_checks.problems(root, MODULE_FILES)
+    if problems:
+        return Result(command, root, problems=tuple(problems), guard_notes=tuple(notes))
+    result = Result(command, root, head.roster, head.settings, guard_notes=tuple(notes),
+                    schema_notes=tuple(stale_schema_notes(root)) if command != "plan" else ())
+    if command == "check":  # synth says it when it writes the brand, not on every commit
+        return _with(result, settings_notes=tuple(placeholder_notes(head.settings)))
+    if command == "synth":
+        return _synth(result, head, root / "generated", rebuild)
+    return result
+
+
+def _synth(result: Result, head: Loaded, generated: Path, rebuild: bool) -> Result:
+    assert head.roster is not None and head.settings is not None
+    rows = render_rows(head.roster)
+    stack = None if rebuild else _read_text(generated / STACK_FILE)
+    if stack is None or not is_current(stack, head.settings):
+        try:
+            stack = render_stack(head.settings)  # the only path that starts cdktf and Node
+        except ModuleNotFoundError as gone:  # outside the venv: dependencies.STACK
+            name = gone.name or str(gone)
+            return _with(result, failure=Failure(missing=dependencies.STACK.get(name, name)))
+        except Exception as error:  # not the input's fault: settings were valid
+            return _with(result, failure=Failure(error=error))
+    try:
+        changed = module_dir.write(generated, {STACK_FILE: stack, ROWS_FILE: rows})
+    except module_dir.WriteFailed as failed:
+        return _with(result, failure=Failure(unwritten=tuple(failed.problems), half_written=failed.half_written))
+    return _with(result, written=tuple(changed),
+                 settings_notes=tuple(placeholder_notes(head.settings)) if STACK_FILE in changed else ())
+
+
+def _with(result: Result, **changes: Any) -> Result:
+    return replace(result, **changes)
+
+
+def _read_text(path: Path) -> str | None:
+    """The current file (module_dir.problems has refused anything but a regular file)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None  # absent or unreadable: synthesize it

@@ -1,0 +1,68 @@
+"""settings.json: its bytes -> Settings (settings.py's types), or every problem in it; and
+the note for a brand still on a placeholder domain.
+
+Checked in three steps, each only on what passed the one before: JSON (parse.py), the
+schema (schemas/settings.schema.json, which also holds the defaults), then what a schema
+cannot say (two flows with one slug). The working tree's copy and a git revision's are
+read by the same function (loading.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .parse import load_json
+from .problems import Problem, where
+from .schema_check import check_schema
+from .settings import SCHEMA, Settings
+
+FILE = "settings.json"
+
+
+def load_settings(data: bytes | None, file: str = FILE) -> tuple[Settings | None, list[Problem]]:
+    """settings.json is optional: absent (data None) means every default."""
+    if data is None:
+        return Settings.defaults(), []
+    document, problems = load_json(data, file)
+    if problems:
+        return None, problems
+    problems = check_schema(document, SCHEMA, file)
+    if problems:
+        return None, problems
+    document.pop("$schema", None)
+    settings = Settings.from_document(document)
+    problems = _check_meaning(settings, file)
+    return (None, problems) if problems else (settings, [])
+
+
+def _check_meaning(settings: Settings, file: str) -> list[Problem]:
+    seen: dict[str, str] = {}
+    problems = []
+    for key, flow in settings.flows.all().items():
+        other = seen.setdefault(flow.slug, key)
+        if other != key:
+            problems.append(Problem(file, where("flows", key, "slug"),
+                                    f'"{flow.slug}" is also the slug of flows.{other}',
+                                    "give every flow its own slug"))
+    for key in ("user_settings_flow", "invalidation_flow"):
+        slug = getattr(settings.brand, key)
+        if slug in seen:
+            # A lookup of a flow this module creates fails on the first plan.
+            problems.append(Problem(file, where("brand", key),
+                                    f'"{slug}" is a flow this module creates (flows.{seen[slug]}), not an existing one',
+                                    "name an existing Authentik flow, e.g. the default \"default-user-settings-flow\""))
+    return problems
+
+
+# Names reserved for examples (RFC 2606, RFC 6761): a brand for such a host matches no real
+# sign-in page. The default is one, so that a fresh clone synthesizes; this says so.
+_EXAMPLE_HOST = re.compile(r"(?:^|\.)(?:example\.(?:com|net|org)|example|test|invalid|localhost)\Z")
+
+
+def placeholder_notes(settings: Settings) -> list[str]:
+    domain = settings.brand.domain
+    if not _EXAMPLE_HOST.search(domain):
+        return []
+    return [f'note: settings.json brand.domain is "{domain}", a name reserved for examples, so the brand '
+            "matches no real host and your sign-in page keeps Authentik's default flows; set brand.domain "
+            "to the host name people sign in at"]
