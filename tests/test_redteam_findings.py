@@ -106,3 +106,82 @@ def test_plan_does_not_run_a_committed_tools_binary(tmp_path: Path) -> None:
     assert not marker.exists(), "main.py plan ran an executable committed in .tools/bin/"
     assert planned.returncode == 1 and ".tools/bin/tofu: (git): is committed" in planned.stderr
     assert run_main(root, "check").returncode == 1  # check (and so CI) refuses the commit too
+
+
+# --- second pass: data files only (users.json, settings.json), git around them, output ----
+
+def _project(tmp_path: Path, users: dict | None = None, settings: dict | None = None) -> Path:
+    from tests.gitrepo import git_project
+    from tests.helpers import write_json
+
+    root = git_project(tmp_path / "repo", users)
+    if settings is not None:
+        write_json(root / "settings.json", settings)
+    return root
+
+
+ADMIN = {"name": "Stefan", "email": "stefan@example.org", "groups": ["admins"], "is_admin": True}
+
+
+@pytest.mark.parametrize("written", ["41.99999999999999999", "42.0", "4.2e1"])
+def test_an_adoption_id_is_the_number_the_reviewer_reads(tmp_path: Path, written: str) -> None:
+    """41.99999999999999999 is the float 42.0: a reviewer reads 41-something, synth imported
+    account 42. An id is written in digits, as Authentik shows it."""
+    from tests.helpers import run_main
+
+    root = _project(tmp_path)
+    text = json.dumps({"users": {"stefan": ADMIN, "bob": {"name": "Bob", "email": "bob@example.org",
+                                                           "authentik_id": 0}}})
+    (root / "users.json").write_text(text.replace('"authentik_id": 0', f'"authentik_id": {written}'))
+    checked = run_main(root, "check")
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert "users.bob.authentik_id:" in checked.stderr and "digits" in checked.stderr
+    (root / "users.json").write_text(text.replace('"authentik_id": 0', '"authentik_id": 42'))
+    assert run_main(root, "check").returncode == 0
+
+
+NETBIRD_USERS = {"users": {"stefan": ADMIN}, "groups": {"admins": {"netbird": True}}}
+
+
+@pytest.mark.parametrize("url", [
+    "https://.*",                                   # any host
+    "https://netbird.example.org/.*",               # an unescaped dot: netbirdXexample.org
+    r"https://netbird\.example\.org.*",             # netbird.example.org.evil.example
+    r"https://netbird\.example\.org/|https://evil\.example/.*",  # an alternative host
+    r"https://evil\.example@netbird\.example\.org/.*",           # userinfo before the host
+    r"https://[a-z]+\.example\.org/.*",             # a class in the host
+])
+def test_a_regex_redirect_uri_names_one_host(tmp_path: Path, url: str) -> None:
+    """Authentik fullmatches a regex redirect URI against the redirect_uri of the request; a
+    pattern that matches another host hands authorization codes (with PKCE, the attacker's own
+    flow) to that host: sign-in to NetBird as whoever clicks the link."""
+    import re
+
+    from tests.helpers import run_main
+
+    assert any(re.fullmatch(url, attack) for attack in (
+        "https://evil.example/cb", "https://netbirdxexample.org/cb", "https://netbird.example.org.evil.example/",
+        "https://evil.example@netbird.example.org/x", "https://evil.example.org/cb"))
+    root = _project(tmp_path, NETBIRD_USERS, {"netbird": {"enabled": True, "redirect_uris": [
+        {"url": "http://localhost:53000"}, {"url": url, "matching_mode": "regex"}]}})
+    checked = run_main(root, "check")
+    assert checked.returncode == 1 and "settings.json: netbird.redirect_uris[1].url:" in checked.stderr, checked.stderr
+    (root / "settings.json").write_text(json.dumps({"netbird": {"enabled": True, "redirect_uris": [
+        {"url": r"https://netbird\.example\.org(:443)?/.*", "matching_mode": "regex"}]}}))
+    assert run_main(root, "check").returncode == 0
+
+
+@pytest.mark.parametrize("key", ["logo", "favicon"])
+@pytest.mark.parametrize("url", ["javascript:alert(document.domain)", "data:image/svg+xml,<svg onload=alert(1)>",
+                                 "//evil.example/x.png", "http://evil.example/x.png", "logo.png"])
+def test_the_brand_images_are_a_path_or_an_https_url(tmp_path: Path, key: str, url: str) -> None:
+    """brand.logo and brand.favicon are rendered on every sign-in page: a script or data URL,
+    a protocol-relative or plain-http URL is refused (an https URL to a CDN is a choice the
+    reviewer sees in settings.json)."""
+    from tests.helpers import run_main
+
+    root = _project(tmp_path, settings={"brand": {key: url}})
+    checked = run_main(root, "check")
+    assert checked.returncode == 1 and f"settings.json: brand.{key}:" in checked.stderr, checked.stderr
+    (root / "settings.json").write_text(json.dumps({"brand": {key: "https://cdn.example.org/a.svg"}}))
+    assert run_main(root, "check").returncode == 0

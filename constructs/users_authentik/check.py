@@ -42,6 +42,7 @@ def check_users(data: Any, settings: Settings, file: str) -> list[Problem]:
     problems += _allowed_but_present(data.get("offboarding"), users, file)
     problems += _groups(users, declared, settings.users.superuser_group, file)
     problems += _duplicate_ids(users, declared or {}, file)
+    problems += _fractional_ids(users, file)
     problems += _netbird(users, declared or {}, settings, file)
     problems += _renames(users, file)
     return sorted(set(problems))
@@ -219,6 +220,15 @@ def _duplicate_ids(users: dict[str, dict], declared: dict, file: str) -> list[Pr
                                         "one Authentik object can be adopted by one entry only",
                                         f"check both ids in the Authentik admin UI and keep the id only on the {kind} it belongs to"))
     return problems
+
+
+def _fractional_ids(users: dict[str, dict], file: str) -> list[Problem]:
+    # JSON Schema's "integer" takes 42.0, and 41.99999999999999999 parses as that float: a
+    # reviewer would read one id while the import block adopts another account.
+    return [Problem(file, where("users", name, "authentik_id"),
+                    f"{entry['authentik_id']!r} is written as a decimal number; an id is written in digits only",
+                    "write the user's numeric Authentik id in digits, without a decimal point or exponent, e.g. 42")
+            for name, entry in sorted(users.items()) if type(entry.get("authentik_id")) is float]
 
 
 def _renames(users: dict[str, dict], file: str) -> list[Problem]:
