@@ -26,7 +26,7 @@ from users_authentik.settings import Settings
 REDIRECTS = {
     "connector": [{"url": "https://netbird.example.org/oauth2/callback"}],
     "idp_manager": [{"url": "http://localhost:53000"},
-                    {"url": "https://netbird.example.org/.*", "matching_mode": "regex"}],
+                    {"url": "https://netbird\\.example\\.org/.*", "matching_mode": "regex"}],
 }
 # The committed users.json with its one group marked for NetBird: no user changes.
 USERS = {**read_json(ROOT / "users.json"), "groups": {"admins": {"netbird": True}}}
