@@ -185,3 +185,52 @@ def test_the_brand_images_are_a_path_or_an_https_url(tmp_path: Path, key: str, u
     assert checked.returncode == 1 and f"settings.json: brand.{key}:" in checked.stderr, checked.stderr
     (root / "settings.json").write_text(json.dumps({"brand": {key: "https://cdn.example.org/a.svg"}}))
     assert run_main(root, "check").returncode == 0
+
+
+def test_generated_as_a_submodule_is_refused(tmp_path: Path) -> None:
+    """A gitlink at generated/ checks out as an empty directory (Flux does not fetch
+    submodules unless told to, and then from the PR's own URL): check and synth said OK."""
+    from tests.gitrepo import git as git_in
+    from tests.helpers import run_main
+
+    root = _project(tmp_path)
+    head = git_in(root, "rev-parse", "HEAD").strip()
+    git_in(root, "rm", "-rq", "--cached", "generated")
+    git_in(root, "update-index", "--add", "--cacheinfo", f"160000,{head},generated")
+    (root / ".gitmodules").write_text('[submodule "generated"]\n\tpath = generated\n\turl = https://evil.invalid/m.git\n')
+    git_in(root, "add", ".gitmodules")
+    git_in(root, "commit", "-q", "-m", "generated/ from elsewhere")
+    if "160000" not in git_in(root, "ls-files", "-s", "generated"):
+        raise RuntimeError("could not commit a gitlink")
+    checked = run_main(root, "check")
+    assert checked.returncode == 1 and "generated: (git): is a submodule" in checked.stderr, checked.stderr
+
+
+def test_a_case_twin_of_users_json_is_refused(tmp_path: Path) -> None:
+    """Users.json beside users.json: a reviewer on a case-insensitive file system (macOS,
+    Windows) checks out one of the two, and `diff`/`plan` read it; CI and Flux read users.json."""
+    from tests.gitrepo import git as git_in
+    from tests.helpers import run_main
+
+    root = _project(tmp_path)
+    blob = git_in(root, "hash-object", "-w", "users.json").strip()
+    git_in(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},Users.json")
+    git_in(root, "commit", "-q", "-m", "a twin")
+    checked = run_main(root, "check")
+    assert checked.returncode == 1 and "Users.json: (git): differs from users.json only in case" in checked.stderr, checked.stderr
+
+
+@pytest.mark.parametrize("attribute", ["linguist-generated", "-diff", "binary"])
+def test_attributes_that_hide_the_data_from_review_are_refused(tmp_path: Path, attribute: str) -> None:
+    """GitHub collapses a linguist-generated file's diff and shows `-diff`/`binary` files as
+    binary: the change to who is an admin is one click away, behind "Load diff"."""
+    from tests.gitrepo import git as git_in
+    from tests.helpers import run_main
+
+    root = _project(tmp_path)
+    (root / ".gitattributes").write_text(f"users.json {attribute}\ngenerated/* linguist-generated\n")
+    git_in(root, "add", ".gitattributes")
+    git_in(root, "commit", "-q", "-m", "tidy the diff")
+    checked = run_main(root, "check")
+    assert checked.returncode == 1 and "users.json: (git attribute" in checked.stderr, checked.stderr
+    assert "generated/users.tf.json:" not in checked.stderr  # it may be collapsed: CI compares it with synth

@@ -78,7 +78,7 @@ def test_a_staged_gitattributes_counts_though_the_working_tree_has_none(
 
 def test_attributes_that_change_no_bytes_pass(fleet: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (fleet / ".gitattributes").write_text(
-        "* -text\n*.json diff=json linguist-generated\ngenerated/** binary -crlf\nusers.json merge=union\n")
+        "* -text\n*.json diff=json\ngenerated/** binary -crlf linguist-generated\nusers.json merge=union\n")
     status, err = check(fleet, capsys)
     assert status == 0, err
 

@@ -153,3 +153,15 @@ def tracked(root: Path, path: str) -> list[str]:
     """The files git tracks (in the index) under path, relative to root."""
     listed = run_git(root, "ls-files", "-z", "--", path)
     return sorted(filter(None, listed.stdout.decode("utf-8", "replace").split("\0"))) if listed.returncode == 0 else []
+
+
+def staged(root: Path) -> list[tuple[str, str]]:
+    """(mode, path relative to root) of every entry git tracks (in the index) under root."""
+    listed = run_git(root, "ls-files", "-s", "-z", "--", ".")
+    if listed.returncode != 0:
+        return []
+    out = []
+    for entry in filter(None, listed.stdout.decode("utf-8", "replace").split("\0")):
+        info, _, path = entry.partition("\t")  # "<mode> <object> <stage>\t<path>"
+        out.append((info.split(" ", 1)[0], path))
+    return out

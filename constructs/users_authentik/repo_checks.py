@@ -13,6 +13,13 @@ Problem for synth, check and plan (docs/threat-model.md):
   what they declared.
 - anything committed under `.tools/` of the checkout this code runs from: `make setup`
   builds OpenTofu there and `plan` runs it; a committed file replaces that build at checkout.
+- a submodule (gitlink) at users.json, settings.json or generated/ (an empty directory in a
+  checkout, or another repository's files), and a tracked path that differs from one of them
+  only in case (`Users.json`): on a case-insensitive file system the reviewer's checkout
+  holds one of the two, CI and Flux read the other.
+- attributes that hide users.json or settings.json from review: `linguist-generated`
+  (GitHub collapses the diff), `-diff`/`binary` (GitHub and git show it as binary). A
+  `diff=<driver>` passes: a PR cannot define the driver, the reviewer's own config does.
 
 Git is run by gitref.py; gitignore patterns are evaluated by pathspec.
 """
@@ -36,6 +43,9 @@ TOOLS = ".tools"
 # Unset (`-text`, `-crlf`) is the opposite, and harmless; `diff`/`merge` drivers never change
 # what is stored, and this project's reads never run them (gitref.py).
 _TRANSFORMS = ("text", "eol", "crlf", "ident", "filter", "working-tree-encoding")
+# On the files people review (DATA_FILES): attributes that change how a diff shows them.
+_HIDES = {("diff", "unset"), ("linguist-generated", "set"), ("linguist-generated", "true")}
+GITLINK = "160000"
 
 
 def problems(root: Path, module_files: Iterable[str]) -> list[Problem]:
@@ -44,13 +54,43 @@ def problems(root: Path, module_files: Iterable[str]) -> list[Problem]:
     top = gitref.top(root)
     found = _sourceignore_problems(root, top, protected)
     if top is not None:
-        found += _attribute_problems(root, protected)
+        found += _attribute_problems(root, protected) + _index_problems(root)
     return found + tools_problems(CHECKOUT)
+
+
+def _index_problems(root: Path) -> list[Problem]:
+    names = {name.casefold(): name for name in (*DATA_FILES, GENERATED)}
+    out = []
+    for mode, path in gitref.staged(root):
+        head = path.split("/", 1)[0]
+        own = names.get(head.casefold())
+        if own is None:
+            continue
+        if head != own:
+            out.append(Problem(path, "(git)", f"differs from {own} only in case: on a case-insensitive file "
+                               "system (macOS, Windows) a checkout holds one of the two, and a reviewer's "
+                               f"diff and plan may read this one while CI and Flux read {own}",
+                               f"remove it from git (`git rm --cached -- '{path}'`) and commit"))
+        elif mode == GITLINK:
+            out.append(Problem(path, "(git)", "is a submodule (a gitlink): a checkout has an empty directory "
+                               "there, or another repository's files, not what synth checked and wrote",
+                               f"remove it (`git rm --cached -- '{path}'`, and its .gitmodules entry), "
+                               "then commit the plain file(s) synth writes"))
+    return out
 
 
 def _attribute_problems(root: Path, protected: list[str]) -> list[Problem]:
     out = []
     for path, attribute, value in gitref.attributes(root, protected):
+        if path in DATA_FILES and (attribute, value) in _HIDES:
+            setting = {"set": attribute, "unset": f"-{attribute}"}.get(value, f"{attribute}={value}")
+            out.append(Problem(
+                path, f"(git attribute {setting})",
+                "a git attribute hides this file's changes from review (GitHub collapses a "
+                "linguist-generated file's diff, and shows a -diff one as binary): it is the file "
+                "reviewers read",
+                f"remove `{setting}` for this path from .gitattributes (`binary` implies -diff)"))
+            continue
         if attribute not in _TRANSFORMS or value in ("unset", "unspecified"):
             continue
         setting = attribute if value == "set" else f"{attribute}={value}"
