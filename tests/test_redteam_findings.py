@@ -234,3 +234,25 @@ def test_attributes_that_hide_the_data_from_review_are_refused(tmp_path: Path, a
     checked = run_main(root, "check")
     assert checked.returncode == 1 and "users.json: (git attribute" in checked.stderr, checked.stderr
     assert "generated/users.tf.json:" not in checked.stderr  # it may be collapsed: CI compares it with synth
+
+
+def test_the_markdown_summary_mentions_nobody(tmp_path: Path) -> None:
+    """`diff --format markdown` goes to a PR comment or the job summary: a display name or
+    group name "@acme/admins" or "acme/infra#12" must not ping a team or link another
+    repository's issue. GitHub resolves mentions after Markdown, so a backslash does not
+    stop them; an empty HTML comment between @ and the name does, and is invisible."""
+    import re
+
+    from tests.gitrepo import git as git_in
+    from tests.helpers import run_main, write_json
+
+    root = _project(tmp_path, {"users": {"stefan": ADMIN}})
+    write_json(root / "users.json", {"users": {"stefan": ADMIN, "eve": {
+        "name": "@acme/security-team approved this, see acme/infra#12 and #1",
+        "email": "eve@example.org", "groups": ["@acme/admins"]}}})
+    shown = run_main(root, "diff", "--format", "markdown")
+    assert shown.returncode == 0, shown.stderr
+    assert "acme/security-team" in shown.stdout
+    mentions = re.findall(r"(?<![\w`])@[A-Za-z0-9]|#[0-9]", shown.stdout)
+    assert not mentions, shown.stdout
+    assert "eve@example.org" in shown.stdout  # an email stays as it is (no mention: a letter precedes @)

@@ -397,9 +397,15 @@ _PLAIN_GROUP = re.compile(r"[\w.@+-]+")
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|~"})
 
 
+# GitHub links @team mentions and owner/repo#12 references after rendering the Markdown, so
+# a backslash does not stop them; an empty HTML comment after the sign does, and shows nothing.
+_REFERENCE = re.compile(r"(?<!\w)@(?=\w)|#(?=\w)")
+
+
 def _md(text: str) -> str:
-    """Plain text inside a table cell: no Markdown or HTML gets through, no line breaks."""
-    return _flat(text).translate(_MD_SPECIAL)
+    """Plain text inside a table cell: no Markdown or HTML gets through, no line breaks, and
+    it mentions nobody."""
+    return _REFERENCE.sub(lambda m: m.group() + "<!-- -->", _flat(text).translate(_MD_SPECIAL))
 
 
 def _code(text: str) -> str:
