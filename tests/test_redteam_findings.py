@@ -256,3 +256,25 @@ def test_the_markdown_summary_mentions_nobody(tmp_path: Path) -> None:
     mentions = re.findall(r"(?<![\w`])@[A-Za-z0-9]|#[0-9]", shown.stdout)
     assert not mentions, shown.stdout
     assert "eve@example.org" in shown.stdout  # an email stays as it is (no mention: a letter precedes @)
+
+
+def test_diff_shows_every_setting_a_change_makes(tmp_path: Path) -> None:
+    """A settings-only PR sending NetBird's authorization codes to another host (a strict
+    redirect URI is any URL) and the sign-in page's logo to a tracking host: `diff` said
+    "No changes to users or groups." in every format."""
+    from tests.gitrepo import git as git_in
+    from tests.helpers import run_main, write_json
+
+    root = _project(tmp_path, NETBIRD_USERS, {"netbird": {"enabled": True, "redirect_uris": [
+        {"url": "https://netbird.example.org/cb"}]}})
+    git_in(root, "commit", "-qam", "netbird")
+    write_json(root / "settings.json", {"netbird": {"enabled": True, "redirect_uris": [
+        {"url": "https://evil.example/cb"}]}, "brand": {"logo": "https://evil.example/@x.png"}})
+    for fmt in ("text", "markdown"):
+        shown = run_main(root, "diff", "--format", fmt)
+        assert shown.returncode == 0, shown.stderr
+        assert "o changes to users or groups." not in shown.stdout, shown.stdout  # "No…" / "no…", and nothing else
+        assert "netbird.redirect_uris" in shown.stdout and "evil.example/cb" in shown.stdout, shown.stdout
+        assert "brand.logo" in shown.stdout, shown.stdout
+    listed = json.loads(run_main(root, "diff", "--format", "json").stdout)["settings"]
+    assert {"netbird.redirect_uris", "brand.logo"} <= {s["key"] for s in listed}, listed

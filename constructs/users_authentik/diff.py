@@ -7,6 +7,7 @@ same change always reads the same.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sys
@@ -21,6 +22,7 @@ from .problems import Problem
 from . import report
 from .report import counted, format_problems
 from .revision import NoRevision, default_base, load_revision
+from .settings import Settings
 from .text import visible
 
 OFFBOARD_NOTE = "deleting an account deletes its passkeys and TOTP devices too"
@@ -52,11 +54,14 @@ def run_diff(root: Path, base_ref: str | None, fmt: str, out: TextIO | None = No
     if base_problems:  # compared all the same, as the removal guard compares with it
         err.write(report.base_noted(label, base_problems))
     changes = compare(base, head, revision.settings, settings)
+    called_out = {c.key for c in changes.settings} | ({"netbird.enabled", "netbird.mode"} if changes.netbird_objects else set())
+    others = other_settings(revision.settings, settings, called_out)
     verdict = judge(base, head, settings, label, revision.settings)
     if fmt == "json":
-        out.write(render_json(changes, label, verdict))
+        out.write(render_json(changes, label, verdict, others))
         return 0
-    shown = render_markdown(changes, label, verdict) if fmt == "markdown" else render_text(changes, label, verdict)
+    shown = (render_markdown(changes, label, verdict, others) if fmt == "markdown"
+             else render_text(changes, label, verdict, others))
     if fmt == "github":  # the guard's refusal, on the lines of users.json it is about
         out.write(report.annotations(list(verdict.problems), root))
     # A committed base is read without its checks, so its names may hold escapes or bidi
@@ -82,7 +87,32 @@ def _refused(root: Path, problems: list[Problem], fmt: str, out: TextIO, err: Te
     return 1
 
 
-def render_json(changes: Changes, ref: str, verdict: Verdict) -> str:
+def other_settings(before: Settings | None, after: Settings | None, shown: set[str]) -> tuple[SettingChange, ...]:
+    """Every other setting the change sets differently (changes.py calls out the superuser
+    group and raised limits): a settings-only change, such as a NetBird redirect URI on
+    another host or the sign-in page's logo, is never "no changes"."""
+    if before is None or after is None:
+        return ()
+    old, new = _leaves(dataclasses.asdict(before)), _leaves(dataclasses.asdict(after))
+    return tuple(SettingChange(key, old.get(key), new.get(key)) for key in sorted(old.keys() | new.keys())
+                 if old.get(key) != new.get(key) and key not in shown)
+
+
+def _leaves(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(_leaves(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def _other_lines(others: tuple[SettingChange, ...]) -> list[str]:
+    return [f"settings.json {c.key}: {_value(c.before)} -> {_value(c.after)}" for c in others]
+
+
+def render_json(changes: Changes, ref: str, verdict: Verdict, others: tuple[SettingChange, ...] = ()) -> str:
     """`diff --format json`: the same facts as the text, for scripts."""
     def person(u: User) -> dict[str, Any]:
         return {"username": u.username, "name": u.name, "email": u.email, "groups": list(u.groups),
@@ -104,7 +134,7 @@ def render_json(changes: Changes, ref: str, verdict: Verdict) -> str:
                    "adopted": [{"name": g.name, "authentik_id": g.authentik_id} for g in changes.groups_adopted],
                    "deleted": [g.name for g in changes.groups_deleted],
                    "did_you_mean": dict(changes.group_typos)},
-        "settings": [{"key": c.key, "before": c.before, "after": c.after} for c in changes.settings],
+        "settings": [{"key": c.key, "before": c.before, "after": c.after} for c in changes.settings + others],
         "warnings": [line.strip() for line in lost_devices(changes) if line],
         "guard": {"removed": list(verdict.removed), "of": verdict.total, "allowed": verdict.allowed,
                   "overridden": verdict.overridden, "leftover_allow_removal": list(verdict.stale),
@@ -136,7 +166,8 @@ def guard_line(verdict: Verdict) -> str:
             f"without an override: {state}")
 
 
-def render_text(changes: Changes, ref: str, verdict: Verdict | None = None) -> str:
+def render_text(changes: Changes, ref: str, verdict: Verdict | None = None,
+                others: tuple[SettingChange, ...] = ()) -> str:
     head = f"users.json: {ref} -> working tree"
     tail = []
     if verdict is not None and (verdict.removed or verdict.problems):
@@ -145,9 +176,11 @@ def render_text(changes: Changes, ref: str, verdict: Verdict | None = None) -> s
     if verdict is not None and verdict.stale:
         tail += [""] + stale_note(verdict, ref)
     settings = _settings_text(changes, ref)
+    if others:
+        settings += ["", f"Settings changed ({len(others)})"] + [f"  ~ {line}" for line in _other_lines(others)]
     if changes.empty:
         return "\n".join([f"{head}: no changes to users or groups"
-                          + (f"; {_count_settings(changes)}" if _settings_count(changes) else ".")]
+                          + (f"; {_count_settings(changes, len(others))}" if _settings_count(changes) + len(others) else ".")]
                          + settings + tail) + "\n"
     lines = [f"{head}: {summary(changes)}"]
 
@@ -234,8 +267,8 @@ def _settings_count(changes: Changes) -> int:
     return len(changes.settings) + len(changes.netbird_objects)
 
 
-def _count_settings(changes: Changes) -> str:
-    n = _settings_count(changes)
+def _count_settings(changes: Changes, others: int = 0) -> str:
+    n = _settings_count(changes) + others
     return f"{n} settings change{'s' if n != 1 else ''} to review"
 
 
@@ -312,7 +345,8 @@ def _settings_markdown(changes: Changes, ref: str) -> list[str]:
     return lines + [""]
 
 
-def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None) -> str:
+def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None,
+                    others: tuple[SettingChange, ...] = ()) -> str:
     lines = [f"### users.json: `{_code(ref)}` → working tree", ""]
     tail = []
     if verdict is not None and (verdict.removed or verdict.problems):
@@ -326,10 +360,13 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None) 
     if verdict is not None and verdict.stale:
         tail += [_md(line) for line in stale_note(verdict, ref)] + [""]
     settings = _settings_markdown(changes, ref)
-    if changes.empty and not _settings_count(changes):
+    if others:
+        settings += [f"#### Settings changed ({len(others)})", ""] + [
+            f"- `settings.json` `{c.key}`: {_md(_value(c.before))} → {_md(_value(c.after))}" for c in others] + [""]
+    if changes.empty and not _settings_count(changes) and not others:
         return "\n".join(lines + ["No changes to users or groups.", ""] + tail)
     lines += [f"**{summary(changes)}**" if not changes.empty
-              else f"**No changes to users or groups; {_count_settings(changes)}**", ""]
+              else f"**No changes to users or groups; {_count_settings(changes, len(others))}**", ""]
     if changes.admin or changes.superuser_group or changes.netbird_objects:
         lines += ["> [!WARNING]", "> **Admin rights change: review these first**", ">"]
         if changes.superuser_group:
