@@ -1,8 +1,10 @@
 """Check a parsed document against one of the project's JSON Schemas.
 
 Two libraries, each for what it is good at. fastjsonschema compiles the schema into
-Python once and answers yes/no quickly; nearly every run is on a valid file, and then
-that answer is all that is needed (jsonschema is not even imported). On a no, jsonschema
+Python and answers yes/no quickly; nearly every run is on a valid file, and then that
+answer is all that is needed (jsonschema is not even imported). The compiled code is
+committed (users_schema.py, settings_schema.py: fastjsonschema's own compile_to_code,
+written by tools/gen_validators.py), so no run spends its start compiling a schema. On a no, jsonschema
 (the reference implementation of draft 2020-12) finds every error, and its answer is the
 one that counts: should the two ever disagree, the fast no only cost time.
 fastjsonschema has no draft 2020-12 generator and uses its 2019-09 one, which reads the
@@ -19,11 +21,12 @@ next to the constraint in the schema, so the message lives beside the rule it ex
 from __future__ import annotations
 
 import difflib
+import importlib
 import json
 from functools import lru_cache
 from typing import Any, Callable
 
-import fastjsonschema
+from fastjsonschema import JsonSchemaException
 
 from .data_files import data_dir
 from .problems import Problem, where
@@ -39,17 +42,17 @@ def load_schema(name: str) -> dict[str, Any]:
     return json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
 def fast_validator(name: str) -> Callable[[Any], Any]:
-    # use_default=False: validate only, never fill in defaults (settings.py applies them).
-    return fastjsonschema.compile(load_schema(name), use_default=False, use_formats=False)
+    """The compiled check of schemas/<name>: e.g. users.schema.json -> users_schema.validate."""
+    module = name.removesuffix(".schema.json") + "_schema"
+    return importlib.import_module(f".{module}", __package__).validate
 
 
 def passes(data: Any, schema_name: str) -> bool:
     """fastjsonschema's yes/no."""
     try:
         fast_validator(schema_name)(data)
-    except fastjsonschema.JsonSchemaException:
+    except JsonSchemaException:
         return False
     return True
 

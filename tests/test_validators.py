@@ -1,0 +1,96 @@
+"""The committed yes/no checks (users_schema.py, settings_schema.py) are fastjsonschema's own
+compile_to_code output for today's schemas (tools/gen_validators.py), and answer as
+fastjsonschema.compile of the schema answers."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import fastjsonschema
+import pytest
+
+from tests.helpers import ROOT
+from tests.test_schema_check import mutate
+from tests.test_validation import CASES, EXAMPLE
+from users_authentik.schema_check import fast_validator, load_schema
+from users_authentik.standin.workload import users_document
+
+
+def load_generator():
+    spec = importlib.util.spec_from_file_location("gen_validators", ROOT / "tools" / "gen_validators.py")
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    return generator
+
+
+GENERATOR = load_generator()
+
+
+def test_the_validators_are_the_generators_output() -> None:
+    """A schema edited, or fastjsonschema upgraded, without running the generator fails here."""
+    for name in GENERATOR.SCHEMAS:
+        committed = (ROOT / GENERATOR.output_path(name)).read_text(encoding="utf-8")
+        assert committed == GENERATOR.render(name)
+        assert "do not edit" in committed and f"fastjsonschema {fastjsonschema.VERSION}" in committed
+    assert GENERATOR.main(["--check"]) == 0
+
+
+def test_the_generator_check_fails_on_a_changed_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in GENERATOR.SCHEMAS:
+        (tmp_path / GENERATOR.output_path(name)).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / GENERATOR.output_path(name)).write_text(
+            (ROOT / GENERATOR.output_path(name)).read_text(encoding="utf-8"), encoding="utf-8")
+        schema = json.loads((ROOT / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"))
+        if name == "users":
+            schema["$defs"]["user"]["properties"]["email"]["maxLength"] = 10
+        (tmp_path / "schemas").mkdir(exist_ok=True)
+        (tmp_path / "schemas" / f"{name}.schema.json").write_text(json.dumps(schema), encoding="utf-8")
+    monkeypatch.setattr(GENERATOR, "ROOT", tmp_path)
+    assert GENERATOR.main(["--check"]) == 1
+    assert GENERATOR.main([]) == 0 and GENERATOR.main(["--check"]) == 0
+
+
+def _answer(check: Any, doc: Any) -> bool:
+    try:
+        check(copy.deepcopy(doc))
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+@pytest.mark.parametrize("name", ["users.schema.json", "settings.schema.json"])
+def test_the_committed_check_answers_as_compile_does(name: str) -> None:
+    committed = fast_validator(name)
+    compiled = fastjsonschema.compile(load_schema(name), **GENERATOR.OPTIONS)
+    if name == "users.schema.json":
+        docs = [EXAMPLE, users_document(50, seed=2)] + [d for _, text, _ in CASES if (d := _loads(text)) is not None]
+        base = users_document(4, seed=3)
+    else:
+        base = {"provider": {"version": "2026.5.0"}, "users": {"path": "users", "superuser_group": "g"}}
+        docs = [{}, base]
+    rng = random.Random(name)
+    docs += [mutate(base, rng) for _ in range(300)]
+    answers = [(_answer(committed, d), _answer(compiled, d)) for d in docs]
+    assert all(a == b for a, b in answers)
+    assert {a for a, _ in answers} == {True, False}  # both answers were seen
+
+
+def test_a_valid_run_compiles_no_schema() -> None:
+    code = ("import sys, fastjsonschema; fastjsonschema.compile = None; from users_authentik.cli import main; "
+            "sys.exit(main(['check']))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
