@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import difflib
 import json
+from functools import lru_cache
 from typing import Any, Callable
 
 from .problems import Problem, where
 from .schema_check import check_schema
 from .settings import Settings
-from .text import describe, fold, invisible, non_ascii, skeleton
+from .text import describe, invisible, keys, non_ascii
 
 SCHEMA = "users.schema.json"
 
@@ -35,7 +36,10 @@ def check_users(data: Any, settings: Settings, file: str) -> list[Problem]:
         return problems
     users = {name: entry for name, entry in data["users"].items() if isinstance(entry, dict)}
     declared = data.get("groups") if isinstance(data.get("groups"), dict) else None
-    for check in (_reserved, _case_clashes, _duplicate_emails, _lockout):
+    spellings = {name: keys(name) for name in users}  # each username folded and skeletonized once
+    problems += _reserved(spellings, file)
+    problems += _case_clashes(spellings, file)
+    for check in (_duplicate_emails, _lockout):
         problems += check(users, file)
     problems += _invisible(users, declared, file)
     problems += _group_clashes(users, declared, settings.users.superuser_group, file)
@@ -48,23 +52,31 @@ def check_users(data: Any, settings: Settings, file: str) -> list[Problem]:
     return sorted(set(problems))
 
 
+@lru_cache(maxsize=1)
+def _reserved_keys() -> tuple[dict[str, str], dict[str, str], tuple[str, ...]]:
+    """The reserved names by fold and by skeleton, and the prefixes in both spellings."""
+    spelled = {name: keys(name) for name in RESERVED_USERNAMES}
+    return ({key: name for name, (key, _) in spelled.items()}, {look: name for name, (_, look) in spelled.items()},
+            tuple(k for prefix in RESERVED_PREFIXES for k in keys(prefix)))
+
+
+def _reserved_match(key: str, look: str) -> tuple[bool, str | None]:
+    """(whether a name with these keys is reserved, the reserved name it is or looks like)."""
+    folded, looks, prefixes = _reserved_keys()
+    reserved = folded.get(key) or looks.get(look)
+    return reserved is not None or key.startswith(prefixes) or look.startswith(prefixes), reserved
+
+
 def is_reserved(name: str) -> bool:
     """One of Authentik's own accounts, in any spelling _reserved refuses."""
-    prefixes = tuple(fold(p) for p in RESERVED_PREFIXES) + tuple(skeleton(p) for p in RESERVED_PREFIXES)
-    key, look = fold(name), skeleton(name)
-    return (key in {fold(r) for r in RESERVED_USERNAMES} or look in {skeleton(r) for r in RESERVED_USERNAMES}
-            or key.startswith(prefixes) or look.startswith(prefixes))
+    return _reserved_match(*keys(name))[0]
 
 
-def _reserved(users: dict[str, dict], file: str) -> list[Problem]:
-    folded = {fold(r): r for r in RESERVED_USERNAMES}
-    looks = {skeleton(r): r for r in RESERVED_USERNAMES}
-    prefixes = tuple(fold(p) for p in RESERVED_PREFIXES) + tuple(skeleton(p) for p in RESERVED_PREFIXES)
+def _reserved(spellings: dict[str, tuple[str, str]], file: str) -> list[Problem]:
     problems = []
-    for name in users:
-        key, look = fold(name), skeleton(name)
-        reserved = folded.get(key) or looks.get(look)
-        if reserved is None and not key.startswith(prefixes) and not look.startswith(prefixes):
+    for name, (key, look) in spellings.items():
+        found, reserved = _reserved_match(key, look)
+        if not found:
             continue
         what = (f'"{name}" is an account Authentik creates and manages itself' if name == reserved
                 or name.startswith(RESERVED_PREFIXES) else
@@ -77,13 +89,13 @@ def _reserved(users: dict[str, dict], file: str) -> list[Problem]:
     return problems
 
 
-def _case_clashes(users: dict[str, dict], file: str) -> list[Problem]:
+def _case_clashes(spellings: dict[str, tuple[str, str]], file: str) -> list[Problem]:
     # Authentik matches usernames case-insensitively at login, so "Ana" and "ana" collide;
     # names that only look alike ("аda" with a Cyrillic а) let one person pass for another.
-    return _clashes(sorted(users), lambda name: where("users", name), "user",
+    return _clashes(sorted(spellings), lambda name: where("users", name), "user",
                     "Authentik would take both for one account at login",
                     "use one entry per person; usernames must differ by more than case",
-                    file)
+                    file, spellings.__getitem__)
 
 
 def _duplicate_emails(users: dict[str, dict], file: str) -> list[Problem]:
@@ -99,14 +111,15 @@ def duplicate_emails(users: dict[str, dict], file: str, known: frozenset[str] = 
     look: dict[str, str] = {}
     problems = []
     for name, email in emails.items():
-        other = first.setdefault(fold(email.strip()), name)
+        key, skeleton = keys(email.strip())
+        other = first.setdefault(key, name)
         if other != name:
             problems.append(Problem(file, where("users", name, "email"),
                                     f'"{email}" is already the email of user "{other}" '
                                     "(emails are compared ignoring case and Unicode form)",
                                     "give each person their own email address"))
             continue
-        other = look.setdefault(skeleton(email.strip()), name)
+        other = look.setdefault(skeleton, name)
         if other != name:
             problems.append(Problem(file, where("users", name, "email"),
                                     f'"{email}" looks like "{emails[other]}", the email of user "{other}"'
@@ -128,18 +141,20 @@ def reblame_emails(problems: list[Problem], data: Any, file: str, known: frozens
 
 
 def _clashes(names: list[str], locate: Callable[[str], str], kind: str, same: str, fix: str,
-             file: str) -> list[Problem]:
-    """Names equal to Authentik (text.fold) or to the eye (text.skeleton) to an earlier one."""
+             file: str, spell: Callable[[str], tuple[str, str]] = keys) -> list[Problem]:
+    """Names equal to Authentik (text.fold) or to the eye (text.skeleton) to an earlier one;
+    spell gives a name's (fold, skeleton): text.keys, or keys computed already."""
     first: dict[str, str] = {}
     look: dict[str, str] = {}
     problems = []
     for name in names:
-        other = first.setdefault(fold(name), name)
+        key, skeleton = spell(name)
+        other = first.setdefault(key, name)
         if other != name:
             problems.append(Problem(file, locate(name), f'differs from {kind} "{other}" only in upper/lower '
                                                         f"case or Unicode form; {same}", fix))
             continue
-        other = look.setdefault(skeleton(name), name)
+        other = look.setdefault(skeleton, name)
         if other != name:
             problems.append(Problem(file, locate(name), f'looks like {kind} "{other}"{_letters(name, other)}; '
                                                         "a reader cannot tell them apart", fix))
@@ -262,19 +277,19 @@ def _renames(users: dict[str, dict], file: str) -> list[Problem]:
 def _invisible(users: dict[str, dict], declared: dict | None, file: str) -> list[Problem]:
     # A zero-width space makes two equal-looking names different; a right-to-left override
     # makes a name read backwards in the admin UI and in a review.
-    texts: list[tuple[str, str]] = [(where("groups", g), g) for g in sorted(declared or {})]
+    # Each text with its path; the location is only written for a text that has any.
+    texts: list[tuple[tuple[str | int, ...], str]] = [(("groups", g), g) for g in sorted(declared or {})]
     for name in sorted(users):
-        texts.append((where("users", name), name))
+        texts.append((("users", name), name))
         entry = users[name]
-        texts += [(where("users", name, key), entry[key]) for key in ("name", "email")
-                  if isinstance(entry.get(key), str)]
+        texts += [(("users", name, key), entry[key]) for key in ("name", "email") if isinstance(entry.get(key), str)]
         groups = entry.get("groups")
         if isinstance(groups, list):
-            texts += [(where("users", name, "groups", i), g) for i, g in enumerate(groups) if isinstance(g, str)]
-    return [Problem(file, location, f"contains invisible formatting characters ({describe(chars)})",
+            texts += [(("users", name, "groups", i), g) for i, g in enumerate(groups) if isinstance(g, str)]
+    return [Problem(file, where(*path), f"contains invisible formatting characters ({describe(chars)})",
                     "retype it as plain text; usernames, names, emails and group names may not hold "
                     "zero-width or text-direction characters")
-            for location, text in texts if (chars := invisible(text))]
+            for path, text in texts if (chars := invisible(text))]
 
 
 def _group_clashes(users: dict[str, dict], declared: dict | None, superuser_group: str,

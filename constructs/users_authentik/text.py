@@ -12,6 +12,8 @@ look-alike key, the characters that must not be in a name, and safe quoting for 
   against glibc's towupper, what PostgreSQL's UPPER uses.
 - skeleton(): Unicode TS #39 confusable skeleton (ICU's SpoofChecker, through PyICU) of
   the fold: equal skeletons look alike (Cyrillic а and Latin a, Arabic-Indic ١ and l).
+  keys() gives both at once (the fold is the skeleton's input), for checks that compare
+  a name both ways.
 - invisible(): the format characters (Cf: zero-width space, bidirectional overrides,
   soft hyphen...) a name must not contain.
 - visible(): text safe for a terminal: controls, format characters, lone surrogates and
@@ -43,6 +45,12 @@ def _spoof_checker():
 
 def skeleton(text: str) -> str:
     return _spoof_checker().getSkeleton(0, fold(text))
+
+
+def keys(text: str) -> tuple[str, str]:
+    """(fold(text), skeleton(text)), folding once."""
+    key = fold(text)
+    return key, _spoof_checker().getSkeleton(0, key)
 
 
 def invisible(text: str) -> list[str]:
