@@ -2,7 +2,10 @@
 and settings.json, for `main.py diff` and the removal guard) and plan.py (generated/).
 
 Git runs with the project root as working directory, so the project may live in a sub-folder
-of a repository: names are relative to the project root (`git rev-parse --show-prefix`).
+of a repository: names are relative to the project root, as git reads paths given to it and
+lists them back. Each question is one git process where one can answer it (a hook run
+pays ~5 ms a process): a ref and whether there is a repository at all, the blobs of several
+files (`cat-file --batch`), which upstreams exist (`for-each-ref`).
 """
 
 from __future__ import annotations
@@ -33,10 +36,10 @@ class Unreadable(Exception):
         self.name, self.path, self.detail = name, path, detail  # path: from the repository's top
 
 
-def run_git(root: Path, *args: str) -> subprocess.CompletedProcess:
+def run_git(root: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     """`git *args` in root; output as bytes, a failure is only a non-zero returncode."""
     env = {**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, env=env, timeout=60)
+    return subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True, env=env, timeout=60)
 
 
 def resolve(root: Path, ref: str) -> str | Missing:
@@ -45,12 +48,14 @@ def resolve(root: Path, ref: str) -> str | Missing:
         return Missing.NOT_A_REVISION  # git would take "-..." as an option
     if shutil.which("git") is None:
         return Missing.NO_GIT
-    if run_git(root, "rev-parse", "--show-prefix").returncode:
+    # rev-parse prints the prefix line before it looks the ref up, and outside a repository
+    # stops before printing anything: no output means no repository, whatever the ref.
+    found = run_git(root, "rev-parse", "--show-prefix", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if not found.stdout:
         return Missing.NOT_A_REPO
-    found = run_git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if found.returncode:
         return Missing.NO_COMMITS if ref == "HEAD" else Missing.NO_SUCH_REF
-    return found.stdout.decode().strip()
+    return found.stdout.decode().rstrip("\n").rsplit("\n", 1)[-1]  # "<prefix>\n<id>\n"
 
 
 REGULAR = ("100644", "100755")  # git's modes of a plain file
@@ -72,27 +77,53 @@ def files_at(root: Path, sha: str, where: str | Sequence[str], *,
     that directory of the project (none if it is absent), else those of the names `where`
     that exist; either way only names with one of `endings`. NotAFile (all of them at once)
     if some are not plain files, Unreadable if git cannot read one (a damaged repository)."""
-    prefix = run_git(root, "rev-parse", "--show-prefix").stdout.decode().rstrip("\n")
-    base = f"{prefix}{where}/" if isinstance(where, str) else prefix
-    paths = [base] if isinstance(where, str) else [base + name for name in where]
-    # --full-tree: in a sub-folder, ls-tree would otherwise take paths as relative to it.
-    listed = run_git(root, "ls-tree", "--full-tree", "-z", sha, "--", *paths)
-    out, others = {}, []
+    base = f"{where}/" if isinstance(where, str) else ""
+    # Without --full-tree, ls-tree reads the paths as relative to root and lists them so.
+    listed = run_git(root, "ls-tree", "-z", sha, "--", *([base] if isinstance(where, str) else where))
+    files, others = [], []
     for line in filter(None, listed.stdout.decode().split("\0")):
         meta, path = line.split("\t", 1)  # "<mode> <type> <object>\t<path>"
-        mode, name = meta.split(" ", 1)[0], path[len(base):]
+        (mode, _, blob), name = meta.split(" ", 2), path[len(base):]
         if not name.endswith(endings):
             continue
         if mode not in REGULAR:
             others.append((name, path, _KINDS.get(mode, f"git mode {mode}")))
-            continue
-        blob = run_git(root, "cat-file", "blob", f"{sha}:{path}")
-        if blob.returncode:
-            raise Unreadable(name, path, blob.stderr.decode().strip())
-        out[name] = blob.stdout
+        else:
+            files.append((name, path, blob))
+    read, failure = _blobs(root, [blob for _, _, blob in files])
+    if len(read) < len(files):
+        name, path, _ = files[len(read)]
+        raise Unreadable(name, _prefix(root) + path, failure)
     if others:
-        raise NotAFile(others)
-    return out
+        raise NotAFile([(name, _prefix(root) + path, kind) for name, path, kind in others])
+    return {name: data for (name, _, _), data in zip(files, read)}
+
+
+def _blobs(root: Path, blobs: list[str]) -> tuple[list[bytes], str]:
+    """The content of each blob, in order, by one `git cat-file --batch`, up to the first one
+    git cannot read (then also why)."""
+    if not blobs:
+        return [], ""
+    batch = run_git(root, "cat-file", "--batch", stdin="".join(f"{blob}\n" for blob in blobs).encode())
+    out, at, data = [], 0, batch.stdout
+    for blob in blobs:
+        end = data.find(b"\n", at)
+        header = data[at:end].decode("utf-8", "replace").split(" ") if end >= 0 else []
+        # "<object> blob <size>\n<content>\n", or "<object> missing\n"
+        whole = len(header) == 3 and header[:2] == [blob, "blob"] and header[2].isdigit()
+        size = int(header[2]) if whole else 0
+        if not whole or end + 1 + size >= len(data):  # missing, or git stopped (a damaged object)
+            why = header[1] if len(header) == 2 else "could not be read"
+            stderr = batch.stderr.decode("utf-8", "replace").strip()
+            return out, f"object {blob}: {why}" + (f" ({stderr})" if stderr else "")
+        out.append(data[end + 1:end + 1 + size])
+        at = end + 1 + size + 1
+    return out, ""
+
+
+def _prefix(root: Path) -> str:
+    """root's path from the top of its repository, e.g. "infra/users/" (for messages)."""
+    return run_git(root, "rev-parse", "--show-prefix").stdout.decode().rstrip("\n")
 
 
 def history(root: Path, sha: str, names: Sequence[str]) -> list[str]:
@@ -113,15 +144,19 @@ def merge_base(root: Path, head: str = "HEAD") -> tuple[str, str] | None:
     checkout, which names its base with --base; commits are made on a branch)."""
     if shutil.which("git") is None or run_git(root, "symbolic-ref", "-q", "HEAD").returncode:
         return None
-    for ref in UPSTREAMS:
+    # Which UPSTREAMS exist, and the branch origin/HEAD points at, in one git.
+    listed = run_git(root, "for-each-ref", "--format=%(refname)%00%(symref)", *UPSTREAMS)
+    exists = dict(line.partition("\0")[::2] for line in listed.stdout.decode("utf-8", "replace").splitlines())
+    for ref in (ref for ref in UPSTREAMS if ref in exists):  # for-each-ref also lists refs below these
         found = run_git(root, "merge-base", head, ref)
         if found.returncode == 0:
-            short = ref.removeprefix("refs/remotes/").removeprefix("refs/heads/")
-            if short == "origin/HEAD":  # name the branch it points at
-                named = run_git(root, "rev-parse", "--abbrev-ref", ref)
-                short = named.stdout.decode().strip() or short if named.returncode == 0 else short
-            return short, found.stdout.decode().strip()
+            named = exists[ref] or ref  # origin/HEAD: named by the branch it points at
+            return _short(named), found.stdout.decode().strip()
     return None
+
+
+def _short(ref: str) -> str:
+    return ref.removeprefix("refs/remotes/").removeprefix("refs/heads/")
 
 
 # --- the repository around a directory (repo_checks.py) ---------------------------------
@@ -150,7 +185,9 @@ def attributes(root: Path, paths: Sequence[str]) -> list[tuple[str, str, str]]:
 
 
 def tracked(root: Path, path: str) -> list[str]:
-    """The files git tracks (in the index) under path, relative to root."""
+    """The files git tracks (in the index) under path, relative to root; none outside git."""
+    if shutil.which("git") is None:
+        return []
     listed = run_git(root, "ls-files", "-z", "--", path)
     return sorted(filter(None, listed.stdout.decode("utf-8", "replace").split("\0"))) if listed.returncode == 0 else []
 

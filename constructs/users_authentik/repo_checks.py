@@ -21,15 +21,14 @@ Problem for synth, check and plan (docs/threat-model.md):
   (GitHub collapses the diff), `-diff`/`binary` (GitHub and git show it as binary). A
   `diff=<driver>` passes: a PR cannot define the driver, the reviewer's own config does.
 
-Git is run by gitref.py; gitignore patterns are evaluated by pathspec.
+Git is run by gitref.py; gitignore patterns are evaluated by pathspec, imported only when
+there is a .sourceignore to read.
 """
 
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 from typing import Iterable
-
-from pathspec import GitIgnoreSpec
 
 from . import gitref
 from .problems import Problem
@@ -140,6 +139,8 @@ def ignore_problems(text: str, label: str, domain: PurePosixPath, wanted: list[P
     GitRepository's spec.ignore with domain the repository's top) that matches a wanted
     path or a directory above it. Each pattern counts alone: a later `!` cannot be relied
     on to re-include a path (git, and Flux's walk, never look inside an excluded directory)."""
+    from pathspec import GitIgnoreSpec  # here: most repositories have no .sourceignore
+
     out = []
     for number, line in enumerate(text.splitlines(), 1):
         spec = GitIgnoreSpec.from_lines([line])
@@ -180,4 +181,4 @@ def tools_problems(checkout: Path) -> list[Problem]:
                     "which `plan` runs): a checkout of this commit replaces the reviewer's build with it",
                     f"remove it from git (`git rm -r --cached {TOOLS}` and commit), then run `make tools`; "
                     "review where it came from")
-            for name in gitref.tracked(checkout, TOOLS)] if gitref.top(checkout) is not None else []
+            for name in gitref.tracked(checkout, TOOLS)]
