@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .problems import Problem, where
 from .schema_check import check_schema
@@ -277,19 +277,29 @@ def _renames(users: dict[str, dict], file: str) -> list[Problem]:
 def _invisible(users: dict[str, dict], declared: dict | None, file: str) -> list[Problem]:
     # A zero-width space makes two equal-looking names different; a right-to-left override
     # makes a name read backwards in the admin UI and in a review.
-    # Each text with its path; the location is only written for a text that has any.
-    texts: list[tuple[tuple[str | int, ...], str]] = [(("groups", g), g) for g in sorted(declared or {})]
-    for name in sorted(users):
-        texts.append((("users", name), name))
-        entry = users[name]
-        texts += [(("users", name, key), entry[key]) for key in ("name", "email") if isinstance(entry.get(key), str)]
-        groups = entry.get("groups")
-        if isinstance(groups, list):
-            texts += [(("users", name, "groups", i), g) for i, g in enumerate(groups) if isinstance(g, str)]
     return [Problem(file, where(*path), f"contains invisible formatting characters ({describe(chars)})",
                     "retype it as plain text; usernames, names, emails and group names may not hold "
                     "zero-width or text-direction characters")
-            for path, text in texts if (chars := invisible(text))]
+            for path, text in _non_ascii_texts(users, declared) if (chars := invisible(text))]
+
+
+def _non_ascii_texts(users: dict[str, dict], declared: dict | None) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """(path, text) of each group name, username, name and email that is not plain ASCII:
+    only such a text can hold a format character (text.invisible)."""
+    for group in declared or {}:
+        if not group.isascii():
+            yield ("groups", group), group
+    for name, entry in users.items():
+        if not name.isascii():
+            yield ("users", name), name
+        for key in ("name", "email"):
+            value = entry.get(key)
+            if isinstance(value, str) and not value.isascii():
+                yield ("users", name, key), value
+        groups = entry.get("groups")
+        if isinstance(groups, list):
+            yield from ((("users", name, "groups", i), g) for i, g in enumerate(groups)
+                        if isinstance(g, str) and not g.isascii())
 
 
 def _group_clashes(users: dict[str, dict], declared: dict | None, superuser_group: str,
