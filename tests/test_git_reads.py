@@ -36,9 +36,10 @@ def test_an_onboarding_synth_starts_few_git_processes(tmp_path: Path, capsys: py
     write_json(root / "users.json", users)
     code, out = run_in_process(root, capsys)
     assert code == 0, out
-    # on a branch whose upstream is HEAD: symbolic-ref, for-each-ref, merge-base, the ref twice
-    # (default_base, then the guard's read), ls-tree, cat-file, and repo_checks' four
-    assert len(calls) <= 12, calls
+    # on a branch whose upstream is HEAD: for-each-ref, symbolic-ref, merge-base, the ref twice
+    # (default_base, then the guard's read), ls-tree, cat-file; repo_checks: the top,
+    # check-attr twice, ls-files of this checkout's .tools/
+    assert len(calls) <= 11, calls
     assert [c[:2] for c in calls].count(("cat-file", "--batch")) == 1
     assert not [c for c in calls if c[:2] == ("cat-file", "blob")]
 
@@ -80,3 +81,25 @@ def test_the_upstream_is_named_by_the_branch_origin_head_points_at(tmp_path: Pat
     assert gitref.merge_base(clone) == ("main", base)
     git(clone, "switch", "-q", "--detach")
     assert gitref.merge_base(clone) is None  # a detached HEAD names its base with --base
+
+
+def test_without_upstreams_merge_base_asks_one_git(tmp_path: Path, calls: list[tuple[str, ...]]) -> None:
+    root = git_project(tmp_path / "repo")
+    git(root, "branch", "-m", "work")  # no main, no origin
+    assert gitref.merge_base(root) is None
+    assert [c[0] for c in calls] == ["for-each-ref"]
+
+
+def test_tools_is_asked_about_only_when_the_checkout_has_one(tmp_path: Path, calls: list[tuple[str, ...]]) -> None:
+    from users_authentik.repo_checks import tools_problems
+
+    root = git_project(tmp_path / "repo")
+    assert tools_problems(root) == [] and calls == []
+    (root / ".tools" / "bin").mkdir(parents=True)
+    (root / ".tools" / "bin" / "tofu").write_text("#!/bin/sh\n")
+    assert tools_problems(root) == []  # built, not committed
+    git(root, "add", "-f", ".tools/bin/tofu")
+    assert [p.file for p in tools_problems(root)] == [".tools/bin/tofu"]
+    (root / ".tools").rename(root / "elsewhere")
+    (root / ".tools").symlink_to("elsewhere")  # a link counts as there
+    assert [p.file for p in tools_problems(root)] == [".tools/bin/tofu"]

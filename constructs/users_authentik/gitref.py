@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import enum
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Sequence
@@ -36,21 +35,28 @@ class Unreadable(Exception):
         self.name, self.path, self.detail = name, path, detail  # path: from the repository's top
 
 
+NOT_INSTALLED = 127  # run_git's returncode when there is no git to run (as a shell's)
+
+
 def run_git(root: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    """`git *args` in root; output as bytes, a failure is only a non-zero returncode."""
+    """`git *args` in root; output as bytes, a failure is only a non-zero returncode
+    (NOT_INSTALLED if git is not on PATH)."""
     env = {**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
-    return subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True, env=env, timeout=60)
+    try:
+        return subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True, env=env, timeout=60)
+    except FileNotFoundError:
+        return subprocess.CompletedProcess(["git", *args], NOT_INSTALLED, b"", b"git is not installed")
 
 
 def resolve(root: Path, ref: str) -> str | Missing:
     """The full id of the commit `ref` names in root's repository, or why there is none."""
     if ref.startswith("-") or not ref.strip():
         return Missing.NOT_A_REVISION  # git would take "-..." as an option
-    if shutil.which("git") is None:
-        return Missing.NO_GIT
     # rev-parse prints the prefix line before it looks the ref up, and outside a repository
     # stops before printing anything: no output means no repository, whatever the ref.
     found = run_git(root, "rev-parse", "--show-prefix", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if found.returncode == NOT_INSTALLED:
+        return Missing.NO_GIT
     if not found.stdout:
         return Missing.NOT_A_REPO
     if found.returncode:
@@ -142,12 +148,14 @@ def merge_base(root: Path, head: str = "HEAD") -> tuple[str, str] | None:
     """(upstream name, merge-base commit of head and it) for the first UPSTREAMS entry that
     exists; None if none does, or there is no git, no commit, or HEAD is detached (a CI
     checkout, which names its base with --base; commits are made on a branch)."""
-    if shutil.which("git") is None or run_git(root, "symbolic-ref", "-q", "HEAD").returncode:
-        return None
-    # Which UPSTREAMS exist, and the branch origin/HEAD points at, in one git.
+    # Which UPSTREAMS exist, and the branch origin/HEAD points at, in one git (nothing to ask
+    # after that when none does, nor outside a repository or without git).
     listed = run_git(root, "for-each-ref", "--format=%(refname)%00%(symref)", *UPSTREAMS)
     exists = dict(line.partition("\0")[::2] for line in listed.stdout.decode("utf-8", "replace").splitlines())
-    for ref in (ref for ref in UPSTREAMS if ref in exists):  # for-each-ref also lists refs below these
+    upstreams = [ref for ref in UPSTREAMS if ref in exists]  # for-each-ref also lists refs below these
+    if listed.returncode or not upstreams or run_git(root, "symbolic-ref", "-q", "HEAD").returncode:
+        return None
+    for ref in upstreams:
         found = run_git(root, "merge-base", head, ref)
         if found.returncode == 0:
             named = exists[ref] or ref  # origin/HEAD: named by the branch it points at
@@ -166,8 +174,6 @@ def _short(ref: str) -> str:
 
 def top(root: Path) -> Path | None:
     """The top of root's repository (its working tree), or None (no git, not a repository)."""
-    if shutil.which("git") is None:
-        return None
     found = run_git(root, "rev-parse", "--show-toplevel")
     return Path(found.stdout.decode().rstrip("\n")) if found.returncode == 0 else None
 
@@ -186,8 +192,6 @@ def attributes(root: Path, paths: Sequence[str]) -> list[tuple[str, str, str]]:
 
 def tracked(root: Path, path: str) -> list[str]:
     """The files git tracks (in the index) under path, relative to root; none outside git."""
-    if shutil.which("git") is None:
-        return []
     listed = run_git(root, "ls-files", "-z", "--", path)
     return sorted(filter(None, listed.stdout.decode("utf-8", "replace").split("\0"))) if listed.returncode == 0 else []
 

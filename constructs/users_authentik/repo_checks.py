@@ -27,6 +27,7 @@ there is a .sourceignore to read.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
@@ -176,7 +177,10 @@ def _from(path: PurePosixPath, below: PurePosixPath) -> str:
 
 
 def tools_problems(checkout: Path) -> list[Problem]:
-    """Files committed under checkout's .tools/ (git-ignored: only a `git add -f` puts one there)."""
+    """Files committed under checkout's .tools/ (git-ignored: only a `git add -f` puts one there).
+    A checkout of a commit that tracks any has a .tools/, so git is asked only when there is one."""
+    if not os.path.lexists(checkout / TOOLS):
+        return []
     return [Problem(name, "(git)", f"is committed, but {TOOLS}/ holds what `make setup` builds (OpenTofu, "
                     "which `plan` runs): a checkout of this commit replaces the reviewer's build with it",
                     f"remove it from git (`git rm -r --cached {TOOLS}` and commit), then run `make tools`; "
