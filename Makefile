@@ -35,9 +35,10 @@ synth: $(RUNTIME)
 check: $(RUNTIME)
 	$(BIN)/python main.py check
 
-# pytest-xdist runs the suite on one worker per core (bench/README.md: the suite's time).
+# pytest-xdist runs the suite on one worker per core (bench/README.md: the suite's time);
+# loadgroup keeps each xdist_group (tests sharing an expensive fixture) on one worker.
 test: $(DEV) $(PACKAGE) node_modules/.installed tools
-	$(BIN)/python -m pytest -q -n auto
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 setup: $(DEV) $(PACKAGE) node_modules/.installed tools
 

@@ -9,8 +9,9 @@
    from an edited users.json and planned against the team's state, asserting on `show -json`
    exactly which addresses change and how.
 
-One workspace is shared by the whole module (plans never write state): the committed generated/ is
-applied once per engine, the team's lifecycle (OpenTofu only) continues from that state. Skipped, with one line saying why, when there is neither OpenTofu nor terraform.
+The committed generated/ is applied once per engine and worker (tests/engines.py `committed_applied`,
+which test_netbird.py starts from too); the team's lifecycle (OpenTofu only) continues in a copy of
+that workspace, and each variant's plan in a copy of the team's (plans never write state). Skipped, with one line saying why, when there is neither OpenTofu nor terraform.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from tests.helpers import ROOT, addresses, copy_project, read_json, run_main, write_json
+from tests.engines import Applied
 from users_authentik.standin.harness import Engine, TerraformRun, resource_actions
+
+# One worker: the module's fixtures and committed_applied (shared with test_netbird.py) are built once.
+pytestmark = pytest.mark.xdist_group("committed_applied")
 
 EXAMPLE = read_json(ROOT / "users.json")
 TEAM_USERS = {
@@ -96,16 +101,6 @@ def synthesize(root: Path, name: str) -> Path:
 
 
 @dataclass
-class Committed:
-    """What each step on the committed generated/ said: init, validate, plan, apply, re-plan."""
-
-    workspace: Path  # its state: the example applied
-    validate_output: str
-    example_plan: dict[str, Any]
-    example_replan: dict[str, Any]
-
-
-@dataclass
 class Lifecycle:
     """From the example's state: the team applied, then a plan per variant."""
 
@@ -118,31 +113,22 @@ class Lifecycle:
 
 
 @pytest.fixture(scope="module")
-def committed(tmp_path_factory: pytest.TempPathFactory, engine: Engine, standin_env: dict[str, str]) -> Committed:
-    """The committed generated/ applied, once per engine (the only part that runs on every engine)."""
-    workspace = tmp_path_factory.mktemp(f"lifecycle-{engine.name}") / "workspace"
-    run = TerraformRun(workspace, standin_env, engine.path, ROOT / "generated")
-    run.init()
-    validate_output = run.validate().stdout
-    example_plan = run.plan()
-    run.apply("tfplan")
-    return Committed(workspace, validate_output, example_plan, run.plan())
-
-
-@pytest.fixture(scope="module")
-def lifecycle(committed: Committed, engine: Engine, standin_env: dict[str, str]) -> Iterator[Lifecycle]:
+def lifecycle(committed_applied: Applied, engine: Engine, standin_env: dict[str, str],
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lifecycle]:
     """One applied team, shared by the module: the variants are synthesized (in process, no
-    Node: only users.json differs), the team applied on the example's state, then each variant
-    planned in its own copy of the team's workspace (same state, same .terraform/), two at a time."""
-    scratch = committed.workspace.parent
+    Node: only users.json differs), the team applied on a copy of the example's state, then each
+    variant planned in its own copy of the team's workspace (same state, same .terraform/), two at a time."""
+    scratch = tmp_path_factory.mktemp(f"lifecycle-{engine.name}")
     generated = {name: synthesize(scratch / f"variant-{name}", name) for name in VARIANTS}
-    run = TerraformRun(committed.workspace, standin_env, engine.path, generated["team"])
+    workspace = scratch / "team"
+    shutil.copytree(committed_applied.workspace, workspace, symlinks=True)
+    run = TerraformRun(workspace, standin_env, engine.path, generated["team"])
     team_plan = run.plan()
     run.apply("tfplan")
 
     def plan_in_copy(name: str) -> dict[str, Any]:
         copy = scratch / f"plan-{name}"
-        shutil.copytree(committed.workspace, copy, symlinks=True)
+        shutil.copytree(workspace, copy, symlinks=True)
         return TerraformRun(copy, standin_env, engine.path, generated[name]).plan()
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -164,12 +150,12 @@ def changed_keys(c: dict[str, Any]) -> set[str]:
 
 
 @pytest.mark.every_engine  # the whole module, on terraform as well (docs/engine.md)
-def test_committed_generated_inits_validates_plans_applies_and_replans_clean(committed: Committed) -> None:
-    assert "Success! The configuration is valid." in committed.validate_output
+def test_committed_generated_inits_validates_plans_applies_and_replans_clean(committed_applied: Applied) -> None:
+    assert "Success! The configuration is valid." in committed_applied.validate_output
     expected = {a for a in addresses(ROOT / "generated") if not a.startswith("data.")}
-    assert resource_actions(committed.example_plan) == {a: ["create"] for a in expected}
-    assert resource_actions(committed.example_replan) == {}, "a second plan of generated/ shows changes"
-    applied = committed.example_replan["prior_state"]["values"]["root_module"]["resources"]
+    assert resource_actions(committed_applied.plan) == {a: ["create"] for a in expected}
+    assert resource_actions(committed_applied.replan) == {}, "a second plan of generated/ shows changes"
+    applied = committed_applied.replan["prior_state"]["values"]["root_module"]["resources"]
     state = {r["address"]: r["values"] for r in applied}
     assert set(state) >= expected
     for name, row in EXAMPLE["users"].items():
