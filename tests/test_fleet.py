@@ -25,7 +25,7 @@ import yaml
 from tests.helpers import ROOT, tree_digest, write_json
 from tests.test_ci_workflow import step
 
-pytestmark = [pytest.mark.fleet, pytest.mark.xdist_group("fleet"),  # one worker builds the module's installs once
+pytestmark = [pytest.mark.fleet,
               pytest.mark.skipif(shutil.which("git") is None or shutil.which("node") is None,
                                  reason="needs git and node")]
 

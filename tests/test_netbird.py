@@ -256,7 +256,6 @@ def test_diff_shows_who_gains_and_loses_netbird_access() -> None:
 # --- terraform, against the stand-in --------------------------------------------------------
 
 
-@pytest.mark.xdist_group("committed_applied")  # the worker that holds committed_applied
 @pytest.mark.parametrize("mode", ["connector", "idp_manager"])
 def test_terraform_plan_creates_the_netbird_objects_and_changes_nothing_else(
         mode: str, tmp_path: Path, terraform_run, committed_applied) -> None:

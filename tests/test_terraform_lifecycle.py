@@ -29,9 +29,6 @@ from tests.helpers import ROOT, addresses, copy_project, read_json, run_main, wr
 from tests.engines import Applied
 from users_authentik.standin.harness import Engine, TerraformRun, resource_actions
 
-# One worker: the module's fixtures and committed_applied (shared with test_netbird.py) are built once.
-pytestmark = pytest.mark.xdist_group("committed_applied")
-
 EXAMPLE = read_json(ROOT / "users.json")
 TEAM_USERS = {
     "alice": {"name": "Alice Example", "email": "alice@example.org", "groups": ["admins", "dev"]},
