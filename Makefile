@@ -35,9 +35,11 @@ synth: $(RUNTIME)
 check: $(RUNTIME)
 	$(BIN)/python main.py check
 
-# pytest-xdist runs the suite on one worker per core (bench/README.md: the suite's time).
+# pytest-xdist runs the suite on one worker per core (bench/README.md: the suite's time);
+# loadscope runs each module on one worker, so a module-scoped fixture (the fleet's package
+# installs, the lifecycle's applied team) is built once, not once per worker.
 test: $(DEV) $(PACKAGE) node_modules/.installed tools
-	$(BIN)/python -m pytest -q -n auto
+	$(BIN)/python -m pytest -q -n auto --dist loadscope
 
 setup: $(DEV) $(PACKAGE) node_modules/.installed tools
 

@@ -1,4 +1,19 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures.
+
+Tests run main() in process (tests/helpers.py run_main, tests/gitrepo.py run_in_process): each
+xdist worker starts jsii's Node kernel once, and a users-only change starts none. A child process
+is kept where the process is what is tested:
+- run_main_process: Node off PATH (a users-only commit never starts Node; --rebuild does), a scratch
+  copy's own code (a change to the stack's code; .tools/ of the checkout the code runs from),
+  a restricted PATH for `plan`, exit 1 without a traceback, two checkout paths in two processes;
+- test_fleet.py: the console script installed by action.yml's step, pre-commit's own hook env;
+- test_precommit.py, test_ci_workflow.py: the hooks and the CI action's bash scripts as run;
+- test_dependencies.py: a Python whose imports of a dependency are blocked;
+- test_output.py: main.py SIGKILLed between its renames.
+The engine tests start from one applied committed generated/ per engine and worker
+(tests/engines.py committed_applied). `make test` runs `-n auto --dist loadscope`: one module per
+worker at a time, so module fixtures are built once.
+"""
 
 from __future__ import annotations
 

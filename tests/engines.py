@@ -12,6 +12,8 @@ for tests of `main.py plan`, which makes the same choice.
 from __future__ import annotations
 
 import os
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
@@ -21,6 +23,7 @@ from users_authentik.standin.harness import BUILT_TOFU, ENGINES_VARIABLE, Engine
 from users_authentik.standin.serve import install_standin_provider
 
 
+ROOT_GENERATED = Path(__file__).resolve().parents[1] / "generated"
 SKIP_REASON = ("no OpenTofu or terraform: `make setup` builds OpenTofu into .tools/bin when Go is installed "
                "(tools/README.md), or put tofu or terraform on PATH")
 ENGINES = find_engines()  # every installed one (OpenTofu first), or those USERS_AUTHENTIK_ENGINES names
@@ -70,11 +73,39 @@ def standin_env(tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> dic
     return install_standin_provider(tmp_path_factory.mktemp(f"standin-provider-{engine.name}"), binary=engine.path)
 
 
+@dataclass(frozen=True)
+class Applied:
+    """The committed generated/ through init, validate, plan, apply and a second plan, in `workspace`."""
+
+    workspace: Path  # its state: the committed module applied; copy it, never change it
+    validate_output: str
+    plan: dict
+    replan: dict
+
+
+@pytest.fixture(scope="session")
+def committed_applied(tmp_path_factory: pytest.TempPathFactory, engine: Engine,
+                      standin_env: dict[str, str]) -> Applied:
+    """Once per engine and worker: the tests that start from today's applied module copy this
+    workspace (terraform_run(start_from=...)) instead of applying it again."""
+    workspace = tmp_path_factory.mktemp(f"committed-applied-{engine.name}") / "workspace"
+    run = TerraformRun(workspace, standin_env, engine.path, ROOT_GENERATED)
+    run.init()
+    validate_output = run.validate().stdout
+    plan = run.plan()
+    run.apply("tfplan")
+    return Applied(workspace, validate_output, plan, run.plan())
+
+
 @pytest.fixture
 def terraform_run(tmp_path: Path, engine: Engine, standin_env: dict[str, str]) -> Callable[..., TerraformRun]:
-    """Factory: terraform_run(module_dir=None, name="workspace") -> TerraformRun in tmp_path/name."""
+    """Factory: terraform_run(module_dir=None, name="workspace", start_from=None) -> TerraformRun in
+    tmp_path/name; start_from: a workspace to copy first (its state and .terraform/, e.g.
+    committed_applied.workspace)."""
 
-    def make(module: Optional[Path] = None, name: str = "workspace") -> TerraformRun:
+    def make(module: Optional[Path] = None, name: str = "workspace", start_from: Optional[Path] = None) -> TerraformRun:
+        if start_from is not None:
+            shutil.copytree(start_from, tmp_path / name, symlinks=True)
         return TerraformRun(tmp_path / name, standin_env, engine.path, module)
 
     return make

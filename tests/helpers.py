@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -21,6 +23,36 @@ CODE = ROOT / "constructs"
 
 
 def run_main(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`main.py args` on the data directory root, in this process: what it printed and its exit status.
+
+    Most tests check what main() does, not the process it runs in: in process, the worker's jsii
+    kernel (Node) is started once and shared, and no Python starts per call. `env` is set for the
+    call only. A test of the process itself (a scratch copy's own code, Node absent from PATH, a
+    signal, the console script) uses run_main_process."""
+    from users_authentik.cli import main
+
+    argv = list(args)
+    patch = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20", **(env or {})}
+    saved, cwd = dict(os.environ), os.getcwd()
+    out, err = io.StringIO(), io.StringIO()
+    os.environ.pop("CDKTF_OUTDIR", None)
+    os.environ.update(patch)
+    os.chdir(root)  # as the subprocess ran: a relative -C names a directory under root
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(argv, root=root, prog="main.py")
+            except SystemExit as done:  # argparse: --help, --version, usage errors
+                code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    finally:
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(["main.py", *argv], code, out.getvalue(), err.getvalue())
+
+
+def run_main_process(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`python main.py args` as a child process in root (its own Python and, when it synthesizes, Node)."""
     full_env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20", **(env or {})}
     full_env.pop("CDKTF_OUTDIR", None)
     if (root / "constructs").is_dir():  # a scratch copy runs its own code, which a test may change

@@ -258,13 +258,10 @@ def test_diff_shows_who_gains_and_loses_netbird_access() -> None:
 
 @pytest.mark.parametrize("mode", ["connector", "idp_manager"])
 def test_terraform_plan_creates_the_netbird_objects_and_changes_nothing_else(
-        mode: str, tmp_path: Path, terraform_run) -> None:
+        mode: str, tmp_path: Path, terraform_run, committed_applied) -> None:
     result, generated = synth(tmp_path / "head", settings_doc(mode))
     assert result.returncode == 0, result.stderr
-    run = terraform_run(ROOT / "generated")  # today's module, applied
-    run.init()
-    run.apply()
-    run.use_module(generated)
+    run = terraform_run(generated, start_from=committed_applied.workspace)  # from today's module, applied
     plan = run.plan()
     expected = IDP_MANAGER_ADDRESSES if mode == "idp_manager" else CONNECTOR_ADDRESSES
     assert resource_actions(plan) == {a: ["create"] for a in expected}

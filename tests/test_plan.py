@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import ROOT, copy_project, read_json, run_main, tree_digest, write_json
+from tests.helpers import ROOT, copy_project, read_json, run_main, run_main_process, tree_digest, write_json
 from users_authentik import cli
 from users_authentik import plan as plan_module
 from users_authentik.plan import destroyed_user_addresses, summarize
@@ -192,7 +192,7 @@ def test_no_terraform_on_path_says_how_to_install(tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "git").symlink_to(shutil.which("git"))
-    result = run_main(repo, "plan", env={"PATH": str(bin_dir)})
+    result = run_main_process(repo, "plan", env={"PATH": str(bin_dir)})
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("main.py plan: neither terraform nor tofu is on PATH; install Terraform (https://")

@@ -89,7 +89,7 @@ def test_a_sourceignore_hiding_generated_fails_ci(repo: Path) -> None:
 
 def test_plan_does_not_run_a_committed_tools_binary(tmp_path: Path) -> None:
     from tests.gitrepo import git as git_in, git_project
-    from tests.helpers import ROOT, run_main
+    from tests.helpers import ROOT, run_main_process
 
     root = git_project(tmp_path / "repo")
     (root / ".gitignore").write_text((ROOT / ".gitignore").read_text())
@@ -102,10 +102,10 @@ def test_plan_does_not_run_a_committed_tools_binary(tmp_path: Path) -> None:
     git_in(root, "commit", "-q", "-m", "a helpful tools pin")
     if "tofu" not in git_in(root, "ls-files", ".tools"):
         raise RuntimeError("could not commit .tools/bin/tofu")
-    planned = run_main(root, "plan")
+    planned = run_main_process(root, "plan")  # plan.py and repo_checks.py look at the .tools/ of the checkout their code is in
     assert not marker.exists(), "main.py plan ran an executable committed in .tools/bin/"
     assert planned.returncode == 1 and ".tools/bin/tofu: (git): is committed" in planned.stderr
-    assert run_main(root, "check").returncode == 1  # check (and so CI) refuses the commit too
+    assert run_main_process(root, "check").returncode == 1  # check (and so CI) refuses the commit too
 
 
 # --- second pass: data files only (users.json, settings.json), git around them, output ----

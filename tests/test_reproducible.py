@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, copy_project, read_json, run_main, tree_digest, write_json
+from tests.helpers import ROOT, copy_project, read_json, run_main, run_main_process, tree_digest, write_json
 
 
 def test_committed_generated_is_fresh(example_module: Path) -> None:
@@ -26,7 +26,7 @@ def test_two_checkout_paths_give_identical_bytes(tmp_path: Path) -> None:
     b = copy_project(tmp_path / "deeper" / "path with space" / "b")
     for root in (a, b):
         shutil.rmtree(root / "generated")
-        assert run_main(root).returncode == 0
+        assert run_main_process(root).returncode == 0
     assert tree_digest(a / "generated") == tree_digest(b / "generated") != {}
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, module, read_json, run_main, tree_digest, write_json
+from tests.helpers import ROOT, module, read_json, run_main, run_main_process, tree_digest, write_json
 from users_authentik import synth
 from users_authentik.settings import Settings
 from users_authentik.synth import STACK_FILE
@@ -118,7 +118,7 @@ def test_a_users_only_change_never_starts_node(project: Path, tmp_path: Path) ->
     users = read_json(project / "users.json")
     users["users"]["ada"] = {"name": "Ada", "email": "ada@example.org", "groups": ["dev"]}
     write_json(project / "users.json", users)
-    result = run_main(project, env=_without_node(tmp_path))
+    result = run_main_process(project, env=_without_node(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "users.tf.json updated" in result.stdout and STACK_FILE not in result.stdout
     assert "ada" in module(project / "generated")["locals"]["users"]
@@ -127,7 +127,7 @@ def test_a_users_only_change_never_starts_node(project: Path, tmp_path: Path) ->
 
 def test_a_settings_change_rebuilds_the_stack(project: Path, tmp_path: Path) -> None:
     write_json(project / "settings.json", {"brand": {"title": "Welcome"}})
-    assert run_main(project, env=_without_node(tmp_path)).returncode == 1  # needs cdktf: proves it rebuilds
+    assert run_main_process(project, env=_without_node(tmp_path)).returncode == 1  # needs cdktf: proves it rebuilds
     assert run_main(project).returncode == 0
     assert module(project / "generated")["resource"]["authentik_brand"]["brand"]["branding_title"] == "Welcome"
 
@@ -135,7 +135,7 @@ def test_a_settings_change_rebuilds_the_stack(project: Path, tmp_path: Path) -> 
 def test_equal_settings_written_differently_reuse_the_stack(project: Path, tmp_path: Path) -> None:
     # The hash is of the settings with their defaults, not of settings.json's bytes.
     write_json(project / "settings.json", {"brand": {"title": "Sign in"}})  # the default, spelt out
-    result = run_main(project, env=_without_node(tmp_path))
+    result = run_main_process(project, env=_without_node(tmp_path))
     assert result.returncode == 0 and "up to date" in result.stdout, result.stderr
 
 
@@ -158,7 +158,7 @@ def test_a_stale_or_edited_stack_is_rebuilt(project: Path, edit) -> None:
 def test_a_change_to_the_stacks_code_rebuilds_it(project: Path) -> None:
     stack_py = project / "constructs" / "users_authentik" / "stack.py"
     stack_py.write_text(stack_py.read_text(encoding="utf-8") + "\n# a change\n", encoding="utf-8")
-    result = run_main(project)
+    result = run_main_process(project)
     assert result.returncode == 0 and f"{STACK_FILE} updated" in result.stdout, result.stderr
     # Only the hash differs: same resources.
     assert module(project / "generated") == module(ROOT / "generated")
@@ -167,7 +167,7 @@ def test_a_change_to_the_stacks_code_rebuilds_it(project: Path) -> None:
 def test_rebuild_synthesizes_afresh(project: Path, tmp_path: Path) -> None:
     generated = tree_digest(project / "generated")
     for args, env in ((["--rebuild"], {}), ([], {"USERS_AUTHENTIK_REBUILD": "1"})):
-        failed = run_main(project, *args, env={**env, **_without_node(tmp_path)})
+        failed = run_main_process(project, *args, env={**env, **_without_node(tmp_path)})
         assert failed.returncode == 1  # it tried to start cdktf: the stack was synthesized
         assert f"synthesizing generated/{STACK_FILE} with cdktf failed" in failed.stderr, failed.stderr
         assert tree_digest(project / "generated") == generated

@@ -9,8 +9,9 @@
    from an edited users.json and planned against the team's state, asserting on `show -json`
    exactly which addresses change and how.
 
-One workspace is shared by the whole module (plans never write state), so each terraform step runs
-once per engine. Skipped, with one line saying why, when there is neither OpenTofu nor terraform.
+The committed generated/ is applied once per engine and worker (tests/engines.py `committed_applied`,
+which test_netbird.py starts from too); the team's lifecycle (OpenTofu only) continues in a copy of
+that workspace, and each variant's plan in a copy of the team's (plans never write state). Skipped, with one line saying why, when there is neither OpenTofu nor terraform.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from tests.helpers import ROOT, addresses, copy_project, read_json, run_main, write_json
+from tests.engines import Applied
 from users_authentik.standin.harness import Engine, TerraformRun, resource_actions
 
 EXAMPLE = read_json(ROOT / "users.json")
@@ -97,13 +99,10 @@ def synthesize(root: Path, name: str) -> Path:
 
 @dataclass
 class Lifecycle:
-    """What each terraform step said: the example applied, then the team, then a plan per variant."""
+    """From the example's state: the team applied, then a plan per variant."""
 
-    validate_output: str
-    example_plan: dict[str, Any]
-    example_replan: dict[str, Any]
     team_plan: dict[str, Any]
-    generated: dict[str, Future]  # variant -> its generated/ (Path)
+    generated: dict[str, Path]  # variant -> its generated/
     plans: dict[str, Future]  # variant -> its plan against the team's state; .result() raises its error
 
     def plan(self, variant: str) -> dict[str, Any]:
@@ -111,34 +110,27 @@ class Lifecycle:
 
 
 @pytest.fixture(scope="module")
-def lifecycle(tmp_path_factory: pytest.TempPathFactory, engine: Engine,
-              standin_env: dict[str, str]) -> Iterator[Lifecycle]:
-    """One applied base, shared by the module. Two workers synthesize the variants while the
-    example is applied; then each variant is planned in its own copy of the team's workspace
-    (same state, same .terraform/), two at a time."""
+def lifecycle(committed_applied: Applied, engine: Engine, standin_env: dict[str, str],
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lifecycle]:
+    """One applied team, shared by the module: the variants are synthesized (in process, no
+    Node: only users.json differs), the team applied on a copy of the example's state, then each
+    variant planned in its own copy of the team's workspace (same state, same .terraform/), two at a time."""
     scratch = tmp_path_factory.mktemp(f"lifecycle-{engine.name}")
-    workspace = scratch / "workspace"
+    generated = {name: synthesize(scratch / f"variant-{name}", name) for name in VARIANTS}
+    workspace = scratch / "team"
+    shutil.copytree(committed_applied.workspace, workspace, symlinks=True)
+    run = TerraformRun(workspace, standin_env, engine.path, generated["team"])
+    team_plan = run.plan()
+    run.apply("tfplan")
 
     def plan_in_copy(name: str) -> dict[str, Any]:
-        generated = synths[name].result()
         copy = scratch / f"plan-{name}"
         shutil.copytree(workspace, copy, symlinks=True)
-        run = TerraformRun(copy, standin_env, engine.path, generated)
-        return run.plan()
+        return TerraformRun(copy, standin_env, engine.path, generated[name]).plan()
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        synths = {name: pool.submit(synthesize, scratch / f"variant-{name}", name) for name in VARIANTS}
-        run = TerraformRun(workspace, standin_env, engine.path, ROOT / "generated")
-        run.init()
-        validate_output = run.validate().stdout
-        example_plan = run.plan()
-        run.apply("tfplan")
-        example_replan = run.plan()
-        run.use_module(synths["team"].result())
-        team_plan = run.plan()
-        run.apply("tfplan")
         plans = {name: pool.submit(plan_in_copy, name) for name in VARIANTS if name != "team"}
-        yield Lifecycle(validate_output, example_plan, example_replan, team_plan, synths, plans)
+        yield Lifecycle(team_plan, generated, plans)
 
 
 def change(plan: dict[str, Any], address: str) -> dict[str, Any]:
@@ -155,12 +147,12 @@ def changed_keys(c: dict[str, Any]) -> set[str]:
 
 
 @pytest.mark.every_engine  # the whole module, on terraform as well (docs/engine.md)
-def test_committed_generated_inits_validates_plans_applies_and_replans_clean(lifecycle: Lifecycle) -> None:
-    assert "Success! The configuration is valid." in lifecycle.validate_output
+def test_committed_generated_inits_validates_plans_applies_and_replans_clean(committed_applied: Applied) -> None:
+    assert "Success! The configuration is valid." in committed_applied.validate_output
     expected = {a for a in addresses(ROOT / "generated") if not a.startswith("data.")}
-    assert resource_actions(lifecycle.example_plan) == {a: ["create"] for a in expected}
-    assert resource_actions(lifecycle.example_replan) == {}, "a second plan of generated/ shows changes"
-    applied = lifecycle.example_replan["prior_state"]["values"]["root_module"]["resources"]
+    assert resource_actions(committed_applied.plan) == {a: ["create"] for a in expected}
+    assert resource_actions(committed_applied.replan) == {}, "a second plan of generated/ shows changes"
+    applied = committed_applied.replan["prior_state"]["values"]["root_module"]["resources"]
     state = {r["address"]: r["values"] for r in applied}
     assert set(state) >= expected
     for name, row in EXAMPLE["users"].items():
@@ -212,7 +204,7 @@ def test_joining_a_new_group_creates_it_and_updates_only_that_user(lifecycle: Li
 
 
 def test_regenerating_without_changes_plans_nothing(lifecycle: Lifecycle) -> None:
-    unchanged, team = lifecycle.generated["unchanged"].result(), lifecycle.generated["team"].result()
+    unchanged, team = lifecycle.generated["unchanged"], lifecycle.generated["team"]
     for name in ("cdk.tf.json", "users.tf.json"):
         assert (unchanged / name).read_bytes() == (team / name).read_bytes()
     assert resource_actions(lifecycle.plan("unchanged")) == {}

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.helpers import read_json, run_main, tree_digest, write_json
+from tests.helpers import read_json, run_main, run_main_process, tree_digest, write_json
 from users_authentik.cli import main
 
 EXAMPLE = {
@@ -188,7 +188,7 @@ def test_check_command_writes_nothing(project: Path, capsys: pytest.CaptureFixtu
 def test_real_process_exits_1_without_traceback(project: Path) -> None:
     before = tree_digest(project / "generated")
     (project / "users.json").write_text('{"users": {"ada": {"name": "A", "email": "a@b.cd", "password": "p"}}}')
-    result = run_main(project)
+    result = run_main_process(project)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
     assert "users.ada.password" in result.stderr
