@@ -38,8 +38,9 @@ def test_an_onboarding_synth_starts_few_git_processes(tmp_path: Path, capsys: py
     assert code == 0, out
     # on a branch whose upstream is HEAD: for-each-ref, symbolic-ref, merge-base, the ref twice
     # (default_base, then the guard's read), ls-tree, cat-file; repo_checks: the top,
-    # check-attr twice, ls-files of this checkout's .tools/
-    assert len(calls) <= 11, calls
+    # check-attr twice, ls-files -s of the data files (submodules, case-only twins), ls-files of
+    # this checkout's .tools/
+    assert len(calls) <= 12, calls
     assert [c[:2] for c in calls].count(("cat-file", "--batch")) == 1
     assert not [c for c in calls if c[:2] == ("cat-file", "blob")]
 

@@ -196,9 +196,10 @@ def tracked(root: Path, path: str) -> list[str]:
     return sorted(filter(None, listed.stdout.decode("utf-8", "replace").split("\0"))) if listed.returncode == 0 else []
 
 
-def staged(root: Path) -> list[tuple[str, str]]:
-    """(mode, path relative to root) of every entry git tracks (in the index) under root."""
-    listed = run_git(root, "ls-files", "-s", "-z", "--", ".")
+def staged(root: Path, names: Sequence[str]) -> list[tuple[str, str]]:
+    """(mode, path relative to root) of every entry git tracks (in the index) at or under
+    root/name for each of names, matched ignoring case (so Users.json is listed for users.json)."""
+    listed = run_git(root, "ls-files", "-s", "-z", "--", *(f":(icase){name}" for name in names))
     if listed.returncode != 0:
         return []
     out = []

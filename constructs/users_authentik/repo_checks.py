@@ -61,7 +61,7 @@ def problems(root: Path, module_files: Iterable[str]) -> list[Problem]:
 def _index_problems(root: Path) -> list[Problem]:
     names = {name.casefold(): name for name in (*DATA_FILES, GENERATED)}
     out = []
-    for mode, path in gitref.staged(root):
+    for mode, path in gitref.staged(root, list(names.values())):
         head = path.split("/", 1)[0]
         own = names.get(head.casefold())
         if own is None:
