@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .model import Roster, Group, User
+from .model import Group, Roster, User, diff_fields
 from .settings import Settings
 from .text import fold
 
@@ -85,7 +85,6 @@ class Changes:
     groups_adopted: tuple[Group, ...]  # new entries taking over an existing group (authentik_id)
     groups_deleted: tuple[Group, ...]
     group_fields: tuple[FieldChange, ...]
-    base_users: int  # how many users there were before
     settings: tuple[SettingChange, ...] = ()  # setting_changes(): listed apart from users and groups
     netbird: tuple[AccessChange, ...] = ()  # NetBird sign-in granted or revoked
     renamed: tuple[tuple[User, User], ...] = ()  # (before, after): moved, kept with its passkeys
@@ -116,8 +115,10 @@ class Changes:
         return tuple(sorted({f.subject for f in self.fields} | {m.username for m in self.memberships}))
 
 
-USER_FIELDS = ("name", "email", "path", "is_admin", "authentik_id")
-GROUP_FIELDS = ("attributes", "authentik_id", "netbird")
+# The fields whose changes are listed as such; the others have their own (memberships,
+# suspended and re-activated, renamed). Declared in model.py.
+USER_FIELDS = diff_fields(User)
+GROUP_FIELDS = diff_fields(Group)
 
 
 def renames(base: Roster, head: Roster) -> tuple[tuple[str, str], ...]:
@@ -258,7 +259,6 @@ def compare(base: Roster, head: Roster, base_settings: Settings | None = None,
                            for n in sorted(groups_before.keys() & groups_after.keys())
                            for f in GROUP_FIELDS
                            if getattr(groups_before[n], f) != getattr(groups_after[n], f)),
-        base_users=len(base.users),
         settings=setting_changes(base_settings, head_settings),
         netbird=netbird_access_changes(base, head),
         renamed=tuple((before[o], after[n]) for o, n in moved),

@@ -10,6 +10,7 @@ unless it is an ordinary group with the very name its entry gives it.
 
 from __future__ import annotations
 
+from . import model
 from .binding import DataGroup, DataGroupConfig, Group, GroupConfig
 from .cdk import Construct, Precondition
 
@@ -37,7 +38,7 @@ class Groups(Construct):
         live = f"{self.adopted.address}[each.key]"
         claim = 'users.json adopts the Authentik group ${lookup(local.adopted_groups, each.key, "")} as "${each.key}"'
         self.groups = Group(self, "groups", GroupConfig(
-            name="${each.key}", attributes="${each.value.attributes}",
+            name="${each.key}", **model.attributes(model.Group),  # attributes: each.value.<row key>
             # Explicit: a managed group never grants superuser rights, whatever it was before.
             is_superuser=False), for_each="${local.groups}", preconditions=(
             Precondition(when_adopted("adopted_groups", f"{live}.name == each.key"),

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .check import FREE_FORM, check_users
-from .model import Roster, build_roster
+from .model import Roster, build_roster, well_typed
 from .parse import load_json
 from .problems import Problem
 from .settings import Settings
@@ -177,9 +177,5 @@ def build_unchecked(sources: Sources) -> tuple[Roster, Settings] | None:
 
 
 def _typed(roster: Roster) -> bool:
-    # What readers of the model rely on: diff prints names and groups, the guard reads the
-    # flags ("yes" would count as an admin).
-    return all(isinstance(u.name, str) and isinstance(u.email, str) and isinstance(u.path, str)
-               and isinstance(u.is_admin, bool) and isinstance(u.active, bool)
-               and all(isinstance(g, str) for g in u.groups)
-               for u in roster.users)
+    # What readers of the model rely on: each field of its declared type (model.well_typed).
+    return well_typed(roster)

@@ -18,6 +18,7 @@ writes to a Kubernetes Secret (flux/apps/users-netbird); nothing secret is in ge
 
 from __future__ import annotations
 
+from . import model
 from .groups import Groups
 from .binding import (Application, ApplicationConfig, ApplicationEntitlement, ApplicationEntitlementConfig,
                       DataCertificateKeyPair, DataCertificateKeyPairConfig, DataFlow, DataFlowConfig,
@@ -37,7 +38,8 @@ CONNECTOR_GRANTS = ("authorization_code", "refresh_token")
 IDP_MANAGER_GRANTS = CONNECTOR_GRANTS + ("client_credentials", "urn:ietf:params:oauth:grant-type:device_code")
 
 # The groups users.json marks for NetBird (their rows carry "netbird": true; synth.py).
-NETBIRD_GROUPS = '${{for name, g in local.groups : name => g if lookup(g, "netbird", false)}}'
+NETBIRD_GROUPS = ('${{for name, g in local.groups : name => g if lookup(g, "' + model.row_key(model.Group, "netbird")
+                  + '", false)}}')
 
 
 class NetBird(Construct):

@@ -11,6 +11,7 @@ break-glass admin), and keeps any superuser rights it has (`is_admin: true`).
 
 from __future__ import annotations
 
+from . import model
 from .groups import Groups, shown, when_adopted
 from .binding import DataUser, DataUserConfig, User, UserConfig
 from .cdk import Construct, Precondition
@@ -19,8 +20,9 @@ from .cdk import Construct, Precondition
 class Users(Construct):
     def __init__(self, scope: Construct, id: str, *, groups: Groups):
         super().__init__(scope, id)
-        member_of = f"[for g in each.value.groups : {groups.id_of('g')}]"
-        superuser = f"each.value.is_admin ? [{groups.superusers.address}.id] : []"
+        is_admin = model.each_value(model.User, "is_admin")
+        member_of = f"[for g in {model.each_value(model.User, 'groups')} : {groups.id_of('g')}]"
+        superuser = f"{is_admin} ? [{groups.superusers.address}.id] : []"
         self.adopted = DataUser(self, "adopted", DataUserConfig(pk="${each.value}"),
                                 for_each="${local.adopted_users}")
         live = f"{self.adopted.address}[each.key]"
@@ -28,10 +30,7 @@ class Users(Construct):
         claim = 'users.json adopts the Authentik account ${lookup(local.adopted_users, each.key, "")} as "${each.key}"'
         self.users = User(self, "users", UserConfig(
             username="${each.key}",
-            name="${each.value.name}",
-            email="${each.value.email}",
-            is_active="${each.value.is_active}",
-            path="${each.value.path}",
+            **model.attributes(model.User),  # name, email, path, is_active: each.value.<row key>
             type="internal",
             # Membership is set from the user side only (never also on the group).
             groups="${concat(" + member_of + ", " + superuser + ")}",
@@ -48,7 +47,7 @@ class Users(Construct):
                                       f'&& !startswith({username}, "ak-")'),
                          claim + f", but that is {shown(live + '.username')}, an account Authentik creates and "
                          "manages itself (akadmin is the break-glass admin). Remove its authentik_id."),
-            Precondition(when_adopted("adopted_users", f"{live}.is_superuser != true || each.value.is_admin"),
+            Precondition(when_adopted("adopted_users", f"{live}.is_superuser != true || {is_admin}"),
                          claim + ', but that account has superuser rights in Authentik and the entry '
                          'does not set "is_admin": true, so adopting it would take them away. Set '
                          '"is_admin": true, or remove the rights in Authentik first.')))
