@@ -3,7 +3,6 @@ users.json (and its schema), in the rows, in the provider and in `diff`; the res
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -16,20 +15,12 @@ from typing import Any
 import pytest
 
 from tests.gitrepo import git, git_project, user
-from tests.helpers import ROOT, module, read_json, run_main, write_json
+from tests.helpers import ROOT, load_tool, module, read_json, run_main, write_json
 from users_authentik import changes, model, synth
 from users_authentik.model import Group, User, build_roster, well_typed
 from users_authentik.settings import Settings
 
-
-def _load_generator():
-    spec = importlib.util.spec_from_file_location("gen_schema", ROOT / "tools" / "gen_schema.py")
-    generator = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generator)
-    return generator
-
-
-gen_schema = _load_generator()
+gen_schema = load_tool("gen_schema")
 
 
 def test_the_committed_schema_is_the_generators_output() -> None:

@@ -5,14 +5,13 @@ the binding is exactly what its generator (tools/gen_binding.py) writes from tho
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import ROOT, module, read_json
+from tests.helpers import ROOT, load_tool, module, read_json
 from users_authentik import binding, cdk
 from users_authentik.settings import Settings
 
@@ -67,14 +66,7 @@ def test_provider_block_sets_no_attribute(example_module: Path) -> None:
         assert set(block) <= set(FACTS["provider"][""]) and not block
 
 
-def load_generator():
-    spec = importlib.util.spec_from_file_location("gen_binding", ROOT / "tools" / "gen_binding.py")
-    generator = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generator)
-    return generator
-
-
-GENERATOR = load_generator()
+GENERATOR = load_tool("gen_binding")
 
 
 def test_the_binding_is_the_generators_output() -> None:

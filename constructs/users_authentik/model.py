@@ -21,7 +21,7 @@ import typing
 from dataclasses import dataclass, field, fields
 from functools import cache
 from itertools import chain
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import Any, Callable, ClassVar
 
 from .settings import Settings
@@ -247,13 +247,12 @@ class Roster:
 def _builder(cls: Entity, settings: Settings) -> Callable[[str, dict[str, Any]], Any]:
     """name, users.json entry -> cls, reading each declared key (or its default)."""
     keys = declared(cls)
-    defaults = {k.json_key: k.settings_default(settings) if k.settings_default else k.schema.get("default")
-                for _, k in keys}
-    values = itemgetter(*(k.json_key for _, k in keys))
+    names = tuple(k.json_key for _, k in keys)
+    defaults = tuple(k.settings_default(settings) if k.settings_default else k.schema.get("default") for _, k in keys)
     reads = tuple((i, k.read) for i, (_, k) in enumerate(keys) if k.read is not None)
 
     def build(name: str, entry: dict[str, Any]) -> Any:
-        found = list(values({**defaults, **entry}))
+        found = list(map(entry.get, names, defaults))
         for i, read in reads:
             found[i] = read(found[i])
         return cls(name, *found)
@@ -278,11 +277,8 @@ def well_typed(roster: Roster) -> bool:
     """Whether every field holds its annotated type: what readers of the model rely on (diff
     prints names and groups, the guard reads the flags: "yes" would count as an admin). For
     a roster built without the checks (a committed base)."""
-    for cls, entries in ((User, roster.users), (Group, roster.groups)):
-        for name, hint in _hints(cls):
-            if not _holds(list(map(attrgetter(name), entries)), hint):
-                return False
-    return True
+    return all(_holds(entries, name, hint)
+               for cls, entries in ((User, roster.users), (Group, roster.groups)) for name, hint in _hints(cls))
 
 
 @cache
@@ -291,9 +287,10 @@ def _hints(cls: Entity) -> tuple[tuple[str, Any], ...]:
     return tuple((f.name, hints[f.name]) for f in fields(cls))
 
 
-def _holds(values: list[Any], hint: Any) -> bool:
-    # Exact types, a set per field: JSON gives no subclasses, and True is no int here.
+def _holds(entries: tuple[Any, ...], name: str, hint: Any) -> bool:
+    # The set of exact types, one field at a time: JSON makes no subclasses, and True is no int.
+    values = map(attrgetter(name), entries)
     if typing.get_origin(hint) is tuple:  # tuple[X, ...]
-        return set(map(type, values)) <= {tuple} and _holds(list(chain.from_iterable(values)), hint.__args__[0])
-    allowed = set(hint.__args__) if isinstance(hint, types.UnionType) else {hint}
-    return set(map(type, values)) <= allowed
+        values = list(values)
+        return set(map(type, values)) <= {tuple} and set(map(type, chain.from_iterable(values))) <= {hint.__args__[0]}
+    return set(map(type, values)) <= (set(hint.__args__) if isinstance(hint, types.UnionType) else {hint})
