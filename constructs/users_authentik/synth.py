@@ -25,12 +25,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from importlib import metadata
 from json.encoder import encode_basestring as _string  # C; as json.dumps(ensure_ascii=False)
 import os
 from pathlib import Path
-from operator import attrgetter
 from typing import Any, Callable
 
 from . import addressing
@@ -112,20 +111,24 @@ def _strip_metadata(node: Any) -> Any:
 
 def row_writer(cls: Entity) -> Callable[[Any], dict[str, Any]]:
     """A model object -> its row in local.users / local.groups, as the model declares it
-    (model.row_fields); the constructs read each.value.<row key>."""
-    # In the order the encoder writes them (sort_keys): sorted keys sort fastest.
-    declared = sorted(row_fields(cls))
-    keys = tuple(row for row, _, if_set in declared if not if_set)
-    names = tuple(name for _, name, if_set in declared if not if_set)
-    values = attrgetter(*names) if len(names) > 1 else lambda entry: tuple(getattr(entry, n) for n in names)
+    (model.row_fields); the constructs read each.value.<row key>. A row is the object's
+    fields (its vars), less those the rows do not carry, under their row keys."""
+    declared = row_fields(cls)
+    carried = {name for _, name, _ in declared}
+    dropped = tuple(f.name for f in fields(cls) if f.name not in carried)
+    renamed = tuple((row, name) for row, name, _ in declared if row != name)
     # Keys written only when set, so that adding one leaves the rows of the others as they were.
-    when_set = tuple((row, attrgetter(name)) for row, name, if_set in declared if if_set)
+    when_set = tuple(row for row, _, if_set in declared if if_set)
 
     def row(entry: Any) -> dict[str, Any]:
-        out = dict(zip(keys, values(entry)))
-        for key, get in when_set:
-            if value := get(entry):
-                out[key] = value
+        out = vars(entry).copy()
+        for name in dropped:
+            del out[name]
+        for key, name in renamed:
+            out[key] = out.pop(name)
+        for key in when_set:
+            if not out[key]:
+                del out[key]
         return out
     return row
 
