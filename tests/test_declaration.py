@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.gitrepo import git, git_project, user
-from tests.helpers import ROOT, load_tool, module, read_json, run_main, write_json
+from tests.helpers import ROOT, load_tool, module, read_json, run_main_process, write_json
 from users_authentik import changes, model, synth
 from users_authentik.model import Group, User, build_roster, well_typed
 from users_authentik.settings import Settings
@@ -36,12 +36,16 @@ def test_the_committed_schema_is_the_generators_output() -> None:
 def test_the_generator_check_fails_on_a_hand_edit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     copy = tmp_path / gen_schema.OUTPUT
     copy.parent.mkdir(parents=True)
+    compiled = tmp_path / "constructs" / "users_authentik" / "users_schema.py"
+    compiled.parent.mkdir(parents=True)
     doc = json.loads((ROOT / gen_schema.OUTPUT).read_text(encoding="utf-8"))
     doc["$defs"]["user"]["properties"]["email"]["pattern"] = ".*"  # loosened by hand
     copy.write_text(gen_schema.layout(doc) + "\n", encoding="utf-8")
     monkeypatch.setattr(gen_schema, "ROOT", tmp_path)
     assert gen_schema.main(["--check"]) == 1
-    assert gen_schema.main([]) == 0  # rewrites the entry from the declaration
+    assert gen_schema.main([]) == 0  # rewrites the entry from the declaration, and its compiled check
+    assert compiled.read_text(encoding="utf-8") == (ROOT / "constructs" / "users_authentik" / "users_schema.py").read_text(
+        encoding="utf-8")
     assert json.loads(copy.read_text(encoding="utf-8")) == json.loads((ROOT / gen_schema.OUTPUT).read_text(encoding="utf-8"))
     assert gen_schema.main(["--check"]) == 0
 
@@ -72,7 +76,8 @@ def test_a_field_declared_once_reaches_schema_model_rows_construct_and_diff(tmp_
     admin = user("ada", is_admin=True, roles=["r-1"])
     repo = git_project(tmp_path / "repo", {"users": {"ada": user("ada", is_admin=True)}})
     (repo / "tools").mkdir()
-    shutil.copy2(ROOT / "tools" / "gen_schema.py", repo / "tools" / "gen_schema.py")
+    for tool in ("gen_schema.py", "gen_validators.py"):
+        shutil.copy2(ROOT / "tools" / tool, repo / "tools" / tool)
     source = repo / "constructs" / "users_authentik" / "model.py"
     text = source.read_text(encoding="utf-8")
     assert text.count(ANCHOR) == 1
@@ -80,21 +85,24 @@ def test_a_field_declared_once_reaches_schema_model_rows_construct_and_diff(tmp_
     write_json(repo / "users.json", {"users": {"ada": admin}})
 
     # The schema is generated, not assembled when read: until the generator runs, the key is unknown.
-    refused = run_main(repo, "check")
+    refused = run_main_process(repo, "check")
     assert refused.returncode == 1 and 'users.ada.roles: unknown key "roles"' in refused.stderr
     written = _run(repo, "tools/gen_schema.py")
     assert written.returncode == 0, written.stderr
     assert read_json(repo / "schemas" / "users.schema.json")["$defs"]["user"]["properties"]["roles"]["items"] == {
         "type": "string", "minLength": 1}
+    fast = _run(repo, "-c", "import json, sys; from users_authentik.schema_check import passes; "
+                "sys.exit(0 if passes(json.load(open('users.json')), 'users.schema.json') else 1)")
+    assert fast.returncode == 0, fast.stderr  # the compiled yes/no (users_schema.py) was written too
     write_json(repo / "users.json", {"users": {"ada": {**admin, "roles": "r-1"}}})
-    wrong = run_main(repo, "check")
+    wrong = run_main_process(repo, "check")
     assert wrong.returncode == 1 and "users.ada.roles: must be a list" in wrong.stderr
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "roles declared")
 
     # The model reads it, the row carries it, the construct sets the provider attribute from it.
     write_json(repo / "users.json", {"users": {"ada": admin}})
-    synthesized = run_main(repo)
+    synthesized = run_main_process(repo)
     assert synthesized.returncode == 0, synthesized.stderr
     assert synthesized.stdout.startswith("generated/: cdk.tf.json, users.tf.json updated")  # model.py is stack code
     rows = read_json(repo / "generated" / "users.tf.json")["locals"]["users"]
@@ -105,11 +113,11 @@ def test_a_field_declared_once_reaches_schema_model_rows_construct_and_diff(tmp_
 
     # diff lists its change, and the removal guard builds the base with it (well typed).
     write_json(repo / "users.json", {"users": {"ada": {**admin, "roles": ["r-2"]}}})
-    shown = run_main(repo, "diff", "--format", "json")
+    shown = run_main_process(repo, "diff", "--format", "json")
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["changed"] == [
         {"username": "ada", "field": "roles", "before": ["r-1"], "after": ["r-2"]}]
-    assert run_main(repo).returncode == 0
+    assert run_main_process(repo).returncode == 0
 
 
 def _roster(users: dict[str, Any], groups: dict[str, Any] | None = None) -> model.Roster:

@@ -5,6 +5,7 @@ the model's dataclasses (constructs/users_authentik/model.py, `entry_schema`).
     .venv/bin/python tools/gen_schema.py --check  # exit 1 if the file is not this output
 
 (In a worktree whose package is not the installed one, put `PYTHONPATH=constructs` first.)
+Writing the schema also writes its compiled check, users_schema.py (tools/gen_validators.py).
 Only `$defs.user` and `$defs.group` are generated; the rest of the file (the top level, the
 `users` and `groups` maps, `offboarding`, `groupName`) is written by hand and kept as it is.
 The whole file is written in one layout, so a hand edit anywhere is checked as well: an
@@ -15,6 +16,7 @@ the committed file is not this output.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -64,7 +66,18 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(__doc__)
         return 2
     target.write_text(text, encoding="utf-8")
+    validators = _sibling("gen_validators")
+    validators.ROOT = ROOT
+    (ROOT / validators.output_path("users")).write_text(validators.render("users"), encoding="utf-8")
     return 0
+
+
+def _sibling(name: str) -> Any:
+    """tools/<name>.py, loaded from beside this file (tools/ holds scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 if __name__ == "__main__":
