@@ -20,7 +20,8 @@ from .loading import read_folder, validate
 from .model import Group, User
 from .problems import Problem
 from . import report
-from .report import counted, format_problems
+from .report import format_problems
+from .text import counted
 from .revision import NoRevision, default_base, load_revision
 from .settings import Settings
 from .text import visible

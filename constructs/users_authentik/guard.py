@@ -43,7 +43,7 @@ from .check import is_reserved, lockout_problem, reblame_emails
 from .loading import Loaded
 from .model import Roster
 from .problems import Problem, where
-from .report import counted
+from .text import counted
 from .revision import Base, Revision
 from .settings import OffboardingSettings, Settings
 

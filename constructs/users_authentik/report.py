@@ -15,12 +15,7 @@ from . import dependencies
 from .problems import Problem
 from .result import Failure, Result
 from .synth import STACK_FILE
-from .text import visible
-
-
-def counted(n: int, noun: str) -> str:
-    """"1 user", "2 users": every count a person reads."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+from .text import counted, visible
 
 
 def listed(problems: list[Problem]) -> str:

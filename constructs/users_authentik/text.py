@@ -85,3 +85,8 @@ def _escape(char: str) -> str:
         return _SHORT[char]
     code = ord(char)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def counted(n: int, noun: str) -> str:
+    """"1 user", "2 users": every count a person reads."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
