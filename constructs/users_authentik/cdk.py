@@ -15,7 +15,9 @@ from typing import Any, ClassVar, Union
 # App, TerraformOutput and TerraformStack are re-exported: the other modules take the CDK
 # from here only.
 from cdktf import (App, TerraformDataSource, TerraformOutput, TerraformProvider,  # noqa: F401
-                   TerraformProviderGeneratorMetadata, TerraformResource, TerraformStack)
+                   TerraformProviderGeneratorMetadata, TerraformResource, TerraformResourceLifecycle,
+                   TerraformStack)
+from cdktf import Precondition as TerraformPrecondition
 from constructs import Construct
 
 PROVIDER_SOURCE = "goauthentik/authentik"
@@ -84,20 +86,20 @@ class _Element:
             if value is not None and value not in allowed and not _is_expression(value):
                 raise ValueError(f"{self.TYPE}.{name}: {key} = {value!r} is not one of {', '.join(allowed)}")
         self.address = f"{self.ADDRESS_PREFIX}{self.TYPE}.{name}"
+        lifecycle = None
+        if ignore_changes or preconditions or prevent_destroy:
+            # cdktf's own lifecycle argument: part of the create call, no round trip of its own.
+            lifecycle = TerraformResourceLifecycle(
+                ignore_changes=list(ignore_changes) or None, prevent_destroy=prevent_destroy or None,
+                precondition=[TerraformPrecondition(condition=p.condition, error_message=p.error_message)
+                              for p in preconditions] or None)
         # Construct ids must be unique per scope across types; addresses only per type.
-        super().__init__(scope, self.address, terraform_resource_type=self.TYPE)
+        super().__init__(scope, self.address, terraform_resource_type=self.TYPE, lifecycle=lifecycle)
         # Logical ids are resource addresses; set them exactly so a refactor of the
         # construct tree can never rename (and so re-create) anything.
         self.override_logical_id(name)
         if for_each is not None:
             self.add_override("for_each", for_each)
-        if ignore_changes:
-            self.add_override("lifecycle.ignore_changes", list(ignore_changes))
-        if preconditions:
-            self.add_override("lifecycle.precondition", [
-                {"condition": p.condition, "error_message": p.error_message} for p in preconditions])
-        if prevent_destroy:
-            self.add_override("lifecycle.prevent_destroy", True)
 
     def _synthesize_attributes(self) -> dict[str, Any]:
         return self._attrs
