@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import json
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -176,51 +175,6 @@ def test_rebuild_synthesizes_afresh(project: Path, tmp_path: Path) -> None:
     assert result.returncode == 0 and "up to date" in result.stdout, result.stderr
     result = run_main(project, "check", "--rebuild")
     assert result.returncode == 2 and "unrecognized arguments: --rebuild" in result.stderr
-
-
-def test_the_stack_is_built_beside_the_checks(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A rebuild starts the stack (settings only) on the builder thread before users.json is checked.
-    from users_authentik import loading, pipeline
-
-    started, seen = threading.Event(), {}
-    real_build, real_check = pipeline.build_stack, loading.check_users
-
-    def build(settings: Settings):
-        seen["thread"] = threading.current_thread()
-        started.set()
-        return real_build(settings)
-
-    def check(*args):
-        seen["started_first"] = started.wait(timeout=10)
-        return real_check(*args)
-
-    monkeypatch.setattr(pipeline, "build_stack", build)
-    monkeypatch.setattr(loading, "check_users", check)
-    result = run_main(project, "--rebuild")
-    assert result.returncode == 0 and "up to date" in result.stdout, result.stderr
-    assert seen["started_first"] and seen["thread"] is not threading.main_thread()
-
-
-def test_a_stack_built_beside_failed_checks_is_discarded(project: Path, tmp_path: Path) -> None:
-    from users_authentik import pipeline
-
-    generated = tree_digest(project / "generated")
-    write_json(project / "settings.json", {"brand": {"title": "Welcome"}})  # the stack must be rebuilt
-    users = read_json(project / "users.json")
-    users["users"]["ada"] = {"name": "Ada", "email": "not an email", "groups": ["dev"]}
-    write_json(project / "users.json", users)
-    outdir = tmp_path / "cdktf.out"
-    result = run_main(project, env={"CDKTF_OUTDIR": str(outdir)})
-    assert result.returncode == 1 and "ada" in result.stderr, result.stderr
-    pipeline._BUILDER.submit(lambda: None).result()  # the build has ended
-    assert tree_digest(project / "generated") == generated
-    assert not outdir.exists()  # not even `cdktf synth`'s own outdir
-    # The next run builds on the same thread, after that one: jsii is never called from two at once.
-    users["users"]["ada"]["email"] = "ada@example.org"
-    write_json(project / "users.json", users)
-    result = run_main(project)
-    assert result.returncode == 0 and STACK_FILE in result.stdout, result.stderr
-    assert module(project / "generated")["resource"]["authentik_brand"]["brand"]["branding_title"] == "Welcome"
 
 
 def test_the_installed_library_versions_are_inputs(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -124,17 +124,11 @@ def read_folder(root: Path) -> Sources:
     return Sources(files, refused, root)
 
 
-def read_settings(sources: Sources) -> tuple[Settings | None, list[Problem]]:
-    """settings.json alone: (settings, []) or (None, its problems). The pipeline reads it
-    first, so that it can start what depends on settings only before users.json is checked."""
+def _parse(sources: Sources) -> _Parsed:
     if SETTINGS in sources.refused:
-        return None, [sources.refused[SETTINGS]]
-    return load_settings(sources.files.get(SETTINGS))
-
-
-def _parse(sources: Sources, settings_read: tuple[Settings | None, list[Problem]] | None = None) -> _Parsed:
-    settings, problems = settings_read if settings_read is not None else read_settings(sources)
-    problems = list(problems)
+        settings, problems = None, [sources.refused[SETTINGS]]
+    else:
+        settings, problems = load_settings(sources.files.get(SETTINGS))
     if USERS in sources.refused:
         document, parse_problems = None, [sources.refused[USERS]]
     elif USERS not in sources.files:
@@ -147,10 +141,9 @@ def _parse(sources: Sources, settings_read: tuple[Settings | None, list[Problem]
     return _Parsed(settings, document, problems + parse_problems)
 
 
-def validate(sources: Sources, settings_read: tuple[Settings | None, list[Problem]] | None = None) -> Loaded:
-    """The validated model, or every problem in both files. settings_read: read_settings'
-    answer for these sources, if the caller has it already."""
-    parsed = _parse(sources, settings_read)
+def validate(sources: Sources) -> Loaded:
+    """The validated model, or every problem in both files."""
+    parsed = _parse(sources)
     settings, problems = parsed.settings, list(parsed.problems)
     if parsed.document is not None:
         problems += check_users(parsed.document, settings or Settings.defaults(), USERS)

@@ -84,30 +84,20 @@ def is_current(stack_text: str, settings: Settings) -> bool:
 
 
 def render_stack(settings: Settings) -> str:
-    return finish_stack(*build_stack(settings))
-
-
-def build_stack(settings: Settings) -> tuple[str, Any]:
-    """cdk.tf.json's text, and the cdktf App that made it (for finish_stack). Writes nothing."""
     from .cdk import App  # cdktf (and Node) start here, and only here
     from .stack import UsersAuthentikStack
 
     app = App()
     stack = UsersAuthentikStack(app, settings)
     doc = _strip_metadata(stack.to_terraform())
+    if os.environ.get("CDKTF_OUTDIR"):
+        # Run by `cdktf synth`: the CLI wants its manifest in its own (ignored) outdir.
+        app.synth()
     header = {"note": HEADER, "sha256": _UNSEALED, "sha256_of": SEAL_OF}
     unsealed = json.dumps({"//": header, **doc}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     found = _SEAL.match(unsealed)
     assert found is not None, "the header must come first"
-    return unsealed[:found.start(1)] + _seal(stack_inputs(settings), unsealed) + unsealed[found.end(1):], app
-
-
-def finish_stack(text: str, app: Any) -> str:
-    """Run by `cdktf synth`: write the CLI's manifest in its own (ignored) outdir, once the
-    checks passed."""
-    if os.environ.get("CDKTF_OUTDIR"):
-        app.synth()
-    return text
+    return unsealed[:found.start(1)] + _seal(stack_inputs(settings), unsealed) + unsealed[found.end(1):]
 
 
 def _strip_metadata(node: Any) -> Any:
