@@ -39,7 +39,7 @@ check: $(RUNTIME)
 # loadscope runs each module on one worker, so a module-scoped fixture (the fleet's package
 # installs, the lifecycle's applied team) is built once, not once per worker.
 test: $(DEV) $(PACKAGE) node_modules/.installed tools
-	$(BIN)/python -m pytest -q -n auto --dist loadscope
+	$(BIN)/python -m pytest -q -n auto --dist loadscope --no-loadscope-reorder
 
 setup: $(DEV) $(PACKAGE) node_modules/.installed tools
 

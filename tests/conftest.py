@@ -12,7 +12,8 @@ is kept where the process is what is tested:
 - test_output.py: main.py SIGKILLed between its renames.
 The engine tests start from one applied committed generated/ per engine and worker
 (tests/engines.py committed_applied). `make test` runs `-n auto --dist loadscope`: one module per
-worker at a time, so module fixtures are built once.
+worker at a time, so module fixtures are built once, in the order pytest_collection_modifyitems
+gives (--no-loadscope-reorder): the slowest modules first, so that no worker ends waiting on one.
 """
 
 from __future__ import annotations
@@ -52,3 +53,16 @@ def example_module(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def pytest_report_header() -> str:
     return f"users-authentik at {ROOT}"
+
+
+# Modules that take the longest (CPU seconds, bench/README.md "The test suite"), slowest first.
+# xdist would otherwise start the modules with most tests first, leaving these few-test, slow
+# ones for the end, where one worker runs them while the other has nothing left to do.
+SLOW_FIRST = ("tests.test_fleet", "tests.test_standin", "tests.test_terraform_lifecycle", "tests.test_plan",
+              "tests.test_netbird", "tests.test_ci_workflow", "tests.test_adopt", "tests.test_rename",
+              "tests.test_moved", "tests.test_agreement")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.module.__name__ if item.module else "", len(rank)))
