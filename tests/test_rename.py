@@ -6,6 +6,7 @@ otherwise."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +170,54 @@ def test_a_misspelt_new_group_gets_a_did_you_mean(tmp_path: Path, capsys: pytest
     assert 'did you mean "dev"? only one entry names it' in run(root, capsys, "diff", "--format", "markdown")[1]
     edit(root, lambda d: d["users"]["ada"]["groups"].append("deve"))  # two entries: a real group
     assert "did you mean" not in run(root, capsys, "diff")[1]
+
+
+def netbird_team() -> dict[str, Any]:
+    return {"users": {"stefan": user("stefan", is_admin=True, groups=["admins"]),
+                      "ada": user("ada", groups=["vpn"]), "bob": user("bob", groups=["dev"])},
+            "groups": {"admins": {}, "dev": {}, "vpn": {"netbird": True}}}
+
+
+def netbird_diff(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[str, str, list[dict[str, Any]]]:
+    """diff's NetBird access lines in text and Markdown, and its json "netbird" list."""
+    code, text = run(root, capsys, "diff")
+    assert code == 0, text
+    markdown = run(root, capsys, "diff", "--format", "markdown")[1]
+    code, out = run(root, capsys, "diff", "--format", "json")
+    assert code == 0, out
+    return text, markdown, json.loads(out)["netbird"]
+
+
+def test_a_rename_that_keeps_netbird_access_shows_no_access_change(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    root = git_project(tmp_path / "repo", netbird_team())
+    edit(root, lambda d: rename(d, "ada", "ada.lovelace"))
+    text, markdown, listed = netbird_diff(root, capsys)
+    assert "~ ada -> ada.lovelace" in text
+    # The same account keeps its access: no revoke for the old name, no grant for the new.
+    assert "NetBird access" not in text and "NetBird access" not in markdown and listed == []
+
+
+def test_a_rename_that_changes_netbird_access_shows_one_line_saying_why(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    root = git_project(tmp_path / "repo", netbird_team())
+    edit(root, lambda d: (rename(d, "bob", "bob.b", groups=["vpn"]), rename(d, "ada", "ada.l", groups=["dev"])))
+    text, markdown, listed = netbird_diff(root, capsys)
+    assert "; 2 NetBird access changes" in text
+    assert "  + bob.b gains NetBird access (renamed from bob, NetBird groups: +vpn)" in text
+    assert "  - ada.l loses NetBird access (renamed from ada, NetBird groups: -vpn)" in text
+    assert "(new user)" not in text and "(offboarded)" not in text
+    assert "`bob.b` **gains** NetBird access (renamed from bob, NetBird groups: +vpn)" in markdown
+    assert "`ada.l` **loses** NetBird access (renamed from ada, NetBird groups: -vpn)" in markdown
+    assert listed == [{"username": "bob.b", "granted": True, "reason": "renamed from bob, NetBird groups: +vpn"},
+                      {"username": "ada.l", "granted": False, "reason": "renamed from ada, NetBird groups: -vpn"}]
+
+
+def test_a_rename_in_the_change_that_unmarks_their_group_loses_access_once(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = git_project(tmp_path / "repo", netbird_team())
+    edit(root, lambda d: (rename(d, "ada", "ada.l"), d["groups"].update(vpn={})))
+    text, markdown, listed = netbird_diff(root, capsys)
+    assert "NetBird access (1)\n  - ada.l loses NetBird access (renamed from ada, NetBird groups: -vpn)\n" in text
+    assert markdown.count("NetBird access (") == 1
+    assert listed == [{"username": "ada.l", "granted": False, "reason": "renamed from ada, NetBird groups: -vpn"}]

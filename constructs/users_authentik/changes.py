@@ -268,15 +268,20 @@ def compare(base: Roster, head: Roster, base_settings: Settings | None = None,
 
 
 def netbird_access_changes(base: Roster, head: Roster) -> tuple[AccessChange, ...]:
+    """Who gains or loses NetBird sign-in. A renamed user is one account (renames): compared
+    old name against new, so a rename alone changes nothing and a change says so."""
     before = {u.username: u for u in base.users}
     after = {u.username: u for u in head.users}
+    moved = dict((new, old) for old, new in renames(base, head))
     out = []
-    for name in sorted(before.keys() | after.keys()):
-        b, h = before.get(name), after.get(name)
+    for name in sorted((before.keys() - set(moved.values())) | after.keys()):
+        old = moved.get(name, name)
+        b, h = before.get(old), after.get(name)
         had = b is not None and base.netbird_access(b)
         has = h is not None and head.netbird_access(h)
         if had == has:
             continue
+        renamed = f"renamed from {old}, " if old != name else ""
         if b is None or h is None:
             why = "new user" if b is None else "offboarded"
         elif b.active != h.active:
@@ -286,7 +291,7 @@ def netbird_access_changes(base: Roster, head: Roster) -> tuple[AccessChange, ..
             gained, lost = sorted(now - then), sorted(then - now)
             why = "NetBird groups: " + "; ".join(([f"+{', '.join(gained)}"] if gained else [])
                                                 + ([f"-{', '.join(lost)}"] if lost else []))
-        out.append(AccessChange(name, has, why))
+        out.append(AccessChange(name, has, renamed + why))
     return tuple(sorted(out, key=lambda a: (not a.granted, a.username)))
 
 

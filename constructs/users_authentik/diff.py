@@ -127,6 +127,7 @@ def render_json(changes: Changes, ref: str, verdict: Verdict, others: tuple[Sett
         "suspended": [u.username for u in changes.suspended],
         "reactivated": [u.username for u in changes.reactivated],
         "admin": [{"username": a.username, "granted": a.granted, "reason": a.reason} for a in changes.admin],
+        "netbird": [{"username": a.username, "granted": a.granted, "reason": a.reason} for a in changes.netbird],
         "changed": [{"username": f.subject, "field": f.field, "before": f.before, "after": f.after}
                     for f in changes.fields]
         + [{"username": m.username, "field": "groups", "added": list(m.added), "removed": list(m.removed)}
