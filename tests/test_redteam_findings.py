@@ -278,3 +278,29 @@ def test_diff_shows_every_setting_a_change_makes(tmp_path: Path) -> None:
         assert "brand.logo" in shown.stdout, shown.stdout
     listed = json.loads(run_main(root, "diff", "--format", "json").stdout)["settings"]
     assert {"netbird.redirect_uris", "brand.logo"} <= {s["key"] for s in listed}, listed
+
+
+def test_a_deeply_nested_users_json_does_not_exhaust_memory_in_ci_formats(tmp_path: Path) -> None:
+    """`check --format github` (action.yml) and `--format json` locate each problem on its
+    line by scanning users.json (report._key_lines). A 200 KB file of 100,000 nested lists
+    made that scan hold a path tuple per level (quadratic: gigabytes; the runner OOM-killed
+    it after ~70 s), while the text format refused it at once."""
+    from users_authentik import report
+    from users_authentik.parse import MAX_DEPTH
+
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 3000 + "]" * 3000)
+    assert max(map(len, report._key_lines(deep))) <= MAX_DEPTH + 1
+
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "users.json").write_text("[" * 100_000 + "]" * 100_000)
+    limit = "import resource,runpy,sys; resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)); "
+    for fmt in ("github", "json"):
+        code = limit + f"sys.argv = ['main.py', '-C', {str(root)!r}, 'check', '--format', {fmt!r}]; "
+        code += f"runpy.run_path({str(Path(__file__).parents[1] / 'main.py')!r}, run_name='__main__')"
+        done = subprocess.run([__import__("sys").executable, "-c", code], capture_output=True, text=True,
+                              timeout=120, env={**__import__("os").environ,
+                                                "PYTHONPATH": str(Path(__file__).parents[1] / "constructs")})
+        assert "Traceback" not in done.stderr, done.stderr[-2000:]
+        assert done.returncode == 1 and "nested more than" in done.stdout, (done.returncode, done.stdout[-500:])

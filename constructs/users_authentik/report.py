@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import dependencies
+from .parse import MAX_DEPTH
 from .problems import Problem
 from .result import Failure, Result
 from .synth import STACK_FILE
@@ -182,7 +183,12 @@ def _key_lines(file: Path) -> dict[tuple, int]:
         return {}
     out: dict[tuple, int] = {}
     stack: list[list] = []  # [container kind, current key or index, path]
-    path: tuple = ()
+    path: list = []  # a list: a tuple per level made deep nesting quadratic (gigabytes at 100,000)
+
+    def note(last: Any) -> None:
+        # Problems name no place deeper than parse.MAX_DEPTH: deeper keys are not needed.
+        if len(path) <= MAX_DEPTH:
+            out.setdefault((*path, last), line)
     line, i, n = 1, 0, len(text)
     expect_key = False
     while i < n:
@@ -199,24 +205,25 @@ def _key_lines(file: Path) -> dict[tuple, int]:
                 except ValueError:
                     key = None
                 stack[-1][1] = key
-                out.setdefault(path + (key,), line)
+                note(key)
                 expect_key = False
             i = j
         elif c in "{[":
             if stack:
-                path = path + (stack[-1][1],)
+                path.append(stack[-1][1])
             stack.append([c, 0 if c == "[" else None])
             expect_key = c == "{"
             if c == "[":
-                out.setdefault(path + (0,), line)
+                note(0)
         elif c in "}]":
             if stack:
                 stack.pop()
-                path = path[:-1] if stack else ()
+                if path:
+                    path.pop()
         elif c == ",":
             if stack and stack[-1][0] == "[":
                 stack[-1][1] += 1
-                out.setdefault(path + (stack[-1][1],), line)
+                note(stack[-1][1])
             else:
                 expect_key = True
         i += 1
