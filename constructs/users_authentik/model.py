@@ -47,13 +47,22 @@ def key(json_key: str, schema: dict[str, Any], **how: Any) -> Any:
     return field(metadata={Key: Key(json_key, schema, **how)})
 
 
+# The reads refuse what they would convert into a value of the right type ("dev" into the
+# groups d, e, v; true or 1.5 into the id 1): well_typed, which judges an unchecked committed
+# base, sees only what they return.
 def _tuple_sorted(value: list[str]) -> tuple[str, ...]:
+    if type(value) is not list:
+        raise TypeError(f"not a list: {value!r}")
     return tuple(sorted(value))
 
 
 def _int_or_none(value: Any) -> int | None:
     # JSON Schema counts 42.0 as an integer; Terraform wants "42".
-    return None if value is None else int(value)
+    if value is None:
+        return None
+    if type(value) not in (int, float) or value != int(value):
+        raise TypeError(f"not a whole number: {value!r}")
+    return int(value)
 
 
 def _lower_or_none(value: str | None) -> str | None:
