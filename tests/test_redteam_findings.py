@@ -319,3 +319,38 @@ def test_a_committed_base_of_the_wrong_type_is_not_read_as_users(field: str) -> 
     ok = '{"users": {"ada": {"name": "A", "email": "ada@example.org", "groups": ["dev"], "authentik_id": 42.0}}}'
     built = build_unchecked(Sources({"users.json": ok.encode()}))
     assert built is not None and built[0].users[0].groups == ("dev",) and built[0].users[0].authentik_id == 42
+
+
+def test_a_data_directory_replaced_by_a_link_is_refused(tmp_path: Path) -> None:
+    """In a fleet repository (action.yml's `directory`), a PR replaces apps/users by a
+    symbolic link to apps/other, which holds one admin. git runs in the resolved directory,
+    so the removal guard read users.json at the base from apps/other (absent: nobody
+    existed) and passed, and diff said "0 offboarded", while the change deletes apps/users
+    and every account it declared."""
+    from tests.gitrepo import ISOLATED
+    from tests.helpers import run_main
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=top, check=True, capture_output=True, env=ISOLATED)
+
+    top = tmp_path / "fleet"
+    users, other = top / "apps" / "users", top / "apps" / "other"
+    users.mkdir(parents=True)
+    everyone = {"users": {n: {"name": n, "email": f"{n}@example.org", "is_admin": n == "ada"}
+                          for n in ("ada", "bob", "cat", "dan", "eve")}}
+    (users / "users.json").write_text(json.dumps(everyone))
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    other.mkdir()
+    (other / "users.json").write_text(json.dumps({"users": {"ada": everyone["users"]["ada"]}}))
+    git("rm", "-rq", "apps/users")
+    users.symlink_to("other")
+    git("add", "-A")
+    git("commit", "-qm", "replace the directory by a link")
+    done = run_main(users, "check", "--base", "main~1")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "apps/users" in done.stderr and "symbolic link" in done.stderr, done.stderr
+    shown = run_main(users, "diff", "--base", "main~1")
+    assert shown.returncode == 1 and "0 offboarded" not in shown.stdout, shown.stdout
+    assert "apps/users" in shown.stderr and "symbolic link" in shown.stderr, shown.stderr

@@ -19,7 +19,7 @@ from .guard import Verdict, explain_lockout, judge, stale_note
 from .loading import read_folder, validate
 from .model import Group, User
 from .problems import Problem
-from . import report
+from . import repo_checks, report
 from .report import format_problems
 from .text import counted
 from .revision import NoRevision, default_base, load_revision
@@ -40,6 +40,7 @@ def run_diff(root: Path, base_ref: str | None, fmt: str, out: TextIO | None = No
     ref, label = (base_ref, base_ref) if base_ref else default_base(root)
     loaded = validate(read_folder(root))
     head, settings, problems = loaded.roster, loaded.settings, list(loaded.problems)
+    problems += repo_checks.linked_dir_problems(root)  # else git reads another directory's base
     try:
         revision = load_revision(root, ref)
     except NoRevision as missing:

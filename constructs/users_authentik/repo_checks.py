@@ -27,6 +27,7 @@ there is a .sourceignore to read.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path, PurePosixPath
 from typing import Iterable
@@ -54,8 +55,28 @@ def problems(root: Path, module_files: Iterable[str]) -> list[Problem]:
     top = gitref.top(root)
     found = _sourceignore_problems(root, top, protected)
     if top is not None:
-        found += _attribute_problems(root, protected) + _index_problems(root)
+        found += linked_dir_problems(root) + _attribute_problems(root, protected) + _index_problems(root)
     return found + tools_problems(CHECKOUT)
+
+
+def linked_dir_problems(root: Path) -> list[Problem]:
+    """The data directory, or one above it inside the repository, as a symbolic link: git
+    runs in the directory it resolves to, so the removal guard and diff would read another
+    directory's users.json at the base than the one the change replaces (and deletes)."""
+    here = Path(os.path.abspath(root))  # not resolve(): the links are what is looked for
+    links = []
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():  # the repository's top, as the path spells it
+            return [Problem(link.relative_to(folder).as_posix(), "(directory)",
+                            f"is a symbolic link (to {json.dumps(os.readlink(link))}), not a directory: git "
+                            "reads the directory it points to, so the removal guard would compare another "
+                            "directory's users.json, not the one this change replaces",
+                            "restore it as a plain directory in git (mode 040000) with its own "
+                            "users.json, settings.json and generated/")
+                    for link in links]
+        if folder.is_symlink():
+            links.append(folder)
+    return []  # above the repository's top (e.g. /home -> /data/home): not the change's
 
 
 def _index_problems(root: Path) -> list[Problem]:
