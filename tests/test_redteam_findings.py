@@ -354,3 +354,14 @@ def test_a_data_directory_replaced_by_a_link_is_refused(tmp_path: Path) -> None:
     shown = run_main(users, "diff", "--base", "main~1")
     assert shown.returncode == 1 and "0 offboarded" not in shown.stdout, shown.stdout
     assert "apps/users" in shown.stderr and "symbolic link" in shown.stderr, shown.stderr
+
+
+def test_a_byte_order_mark_is_named_with_its_fix() -> None:
+    """Loading takes bytes now; a users.json saved "UTF-8 with BOM" got Python's hint
+    ("decode using utf-8-sig") and the fix for a missing comma."""
+    from users_authentik.parse import load_json
+
+    data, problems = load_json(b'\xef\xbb\xbf{"users": {}}', "users.json")
+    assert data is None and len(problems) == 1
+    assert "byte order mark" in problems[0].problem and "utf-8-sig" not in problems[0].problem
+    assert "without a BOM" in problems[0].fix

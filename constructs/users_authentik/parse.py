@@ -198,6 +198,9 @@ def load_json(data: bytes, file: str, free_form: tuple[FreeForm, ...] = ()) -> t
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         return None, [Problem(file, "(file)", f"cannot be read: {err}", "make it a readable UTF-8 text file")]
+    if text.startswith("\ufeff"):  # JSON allows none; json.loads' message is for programmers
+        return None, [Problem(file, "(file)", "starts with a byte order mark (BOM, U+FEFF), which JSON does not allow",
+                              'save it as UTF-8 without a BOM (in most editors: encoding "UTF-8", not "UTF-8 with BOM")')]
     if "\r" in text:  # as a text-mode read gives it: line numbers count a lone CR as a line
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return parse_json(text, file, free_form)
