@@ -365,3 +365,32 @@ def test_a_byte_order_mark_is_named_with_its_fix() -> None:
     assert data is None and len(problems) == 1
     assert "byte order mark" in problems[0].problem and "utf-8-sig" not in problems[0].problem
     assert "without a BOM" in problems[0].fix
+
+
+def test_a_data_directory_linked_to_the_repository_top_is_refused(tmp_path: Path) -> None:
+    """The same with apps/users -> .. (the top) and a one-admin users.json at the top: the link's
+    target holds .git, which once ended the search for links there."""
+    from tests.gitrepo import ISOLATED
+    from tests.helpers import run_main
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=top, check=True, capture_output=True, env=ISOLATED)
+
+    top = tmp_path / "fleet"
+    users = top / "apps" / "users"
+    users.mkdir(parents=True)
+    everyone = {"users": {n: {"name": n, "email": f"{n}@example.org", "is_admin": n == "ada"}
+                          for n in ("ada", "bob", "cat", "dan", "eve")}}
+    (users / "users.json").write_text(json.dumps(everyone))
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    (top / "users.json").write_text(json.dumps({"users": {"ada": everyone["users"]["ada"]}}))
+    git("rm", "-rq", "apps/users")
+    users.parent.mkdir(exist_ok=True)  # git rm took the emptied apps/ too
+    users.symlink_to("..")  # apps/users -> the top
+    git("add", "-A")
+    git("commit", "-qm", "replace the directory by a link to the top")
+    for command in ("check", "diff"):
+        done = run_main(users, command, "--base", "main~1")
+        assert done.returncode == 1 and "apps/users" in done.stderr and "symbolic link" in done.stderr, done

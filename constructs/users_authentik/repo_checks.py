@@ -66,7 +66,9 @@ def linked_dir_problems(root: Path) -> list[Problem]:
     here = Path(os.path.abspath(root))  # not resolve(): the links are what is looked for
     links = []
     for folder in (here, *here.parents):
-        if (folder / ".git").exists():  # the repository's top, as the path spells it
+        if (folder / ".git").exists() and not (folder.is_symlink() and _inside_a_repository(folder)):
+            # the repository's top, as the path spells it (a link to the top, say apps/users -> ..,
+            # is a link inside the repository: it is flagged, and the walk goes on)
             return [Problem(link.relative_to(folder).as_posix(), "(directory)",
                             f"is a symbolic link (to {json.dumps(os.readlink(link))}), not a directory: git "
                             "reads the directory it points to, so the removal guard would compare another "
@@ -77,6 +79,10 @@ def linked_dir_problems(root: Path) -> list[Problem]:
         if folder.is_symlink():
             links.append(folder)
     return []  # above the repository's top (e.g. /home -> /data/home): not the change's
+
+
+def _inside_a_repository(folder: Path) -> bool:
+    return any((above / ".git").exists() for above in folder.parents)
 
 
 def _index_problems(root: Path) -> list[Problem]:
