@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -321,20 +322,15 @@ def test_a_committed_base_of_the_wrong_type_is_not_read_as_users(field: str) -> 
     assert built is not None and built[0].users[0].groups == ("dev",) and built[0].users[0].authentik_id == 42
 
 
-def test_a_data_directory_replaced_by_a_link_is_refused(tmp_path: Path) -> None:
-    """In a fleet repository (action.yml's `directory`), a PR replaces apps/users by a
-    symbolic link to apps/other, which holds one admin. git runs in the resolved directory,
-    so the removal guard read users.json at the base from apps/other (absent: nobody
-    existed) and passed, and diff said "0 offboarded", while the change deletes apps/users
-    and every account it declared."""
+def _fleet_of_five(top: Path) -> tuple[Path, dict, Callable[..., None]]:
+    """A fleet repository whose apps/users declares five people (ada the admin), committed
+    on main: (apps/users, its users.json document, git in the repository)."""
     from tests.gitrepo import ISOLATED
-    from tests.helpers import run_main
 
     def git(*args: str) -> None:
         subprocess.run(["git", *args], cwd=top, check=True, capture_output=True, env=ISOLATED)
 
-    top = tmp_path / "fleet"
-    users, other = top / "apps" / "users", top / "apps" / "other"
+    users = top / "apps" / "users"
     users.mkdir(parents=True)
     everyone = {"users": {n: {"name": n, "email": f"{n}@example.org", "is_admin": n == "ada"}
                           for n in ("ada", "bob", "cat", "dan", "eve")}}
@@ -342,6 +338,20 @@ def test_a_data_directory_replaced_by_a_link_is_refused(tmp_path: Path) -> None:
     git("init", "-q", "-b", "main")
     git("add", "-A")
     git("commit", "-qm", "base")
+    return users, everyone, git
+
+
+def test_a_data_directory_replaced_by_a_link_is_refused(tmp_path: Path) -> None:
+    """In a fleet repository (action.yml's `directory`), a PR replaces apps/users by a
+    symbolic link to apps/other, which holds one admin. git runs in the resolved directory,
+    so the removal guard read users.json at the base from apps/other (absent: nobody
+    existed) and passed, and diff said "0 offboarded", while the change deletes apps/users
+    and every account it declared."""
+    from tests.helpers import run_main
+
+    top = tmp_path / "fleet"
+    users, everyone, git = _fleet_of_five(top)
+    other = top / "apps" / "other"
     other.mkdir()
     (other / "users.json").write_text(json.dumps({"users": {"ada": everyone["users"]["ada"]}}))
     git("rm", "-rq", "apps/users")
@@ -370,21 +380,10 @@ def test_a_byte_order_mark_is_named_with_its_fix() -> None:
 def test_a_data_directory_linked_to_the_repository_top_is_refused(tmp_path: Path) -> None:
     """The same with apps/users -> .. (the top) and a one-admin users.json at the top: the link's
     target holds .git, which once ended the search for links there."""
-    from tests.gitrepo import ISOLATED
     from tests.helpers import run_main
 
-    def git(*args: str) -> None:
-        subprocess.run(["git", *args], cwd=top, check=True, capture_output=True, env=ISOLATED)
-
     top = tmp_path / "fleet"
-    users = top / "apps" / "users"
-    users.mkdir(parents=True)
-    everyone = {"users": {n: {"name": n, "email": f"{n}@example.org", "is_admin": n == "ada"}
-                          for n in ("ada", "bob", "cat", "dan", "eve")}}
-    (users / "users.json").write_text(json.dumps(everyone))
-    git("init", "-q", "-b", "main")
-    git("add", "-A")
-    git("commit", "-qm", "base")
+    users, everyone, git = _fleet_of_five(top)
     (top / "users.json").write_text(json.dumps({"users": {"ada": everyone["users"]["ada"]}}))
     git("rm", "-rq", "apps/users")
     users.parent.mkdir(exist_ok=True)  # git rm took the emptied apps/ too
