@@ -6,7 +6,8 @@ Tests that take `engine` (directly or through `standin_env` / `terraform_run`) r
 the engine tofu-controller runs (`make setup` builds it into .tools/bin). The agreement subset,
 marked `every_engine` (docs/engine.md), runs once per installed engine: terraform too where it is
 installed. USERS_AUTHENTIK_ENGINES=tofu,terraform runs every engine test on both. `terraform_cli` is the single preferred engine,
-for tests of `main.py plan`, which makes the same choice.
+for tests of `main.py plan`, which makes the same choice. Each worker serves one stand-in process
+that every command but init reattaches to (`served_provider`; standin/README.md).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Callable, Iterator, Optional
 import pytest
 
 from users_authentik.standin.harness import BUILT_TOFU, ENGINES_VARIABLE, Engine, TerraformRun, find_engines
-from users_authentik.standin.serve import install_standin_provider
+from users_authentik.standin.serve import ServedProvider, install_standin_provider
 
 
 ROOT_GENERATED = Path(__file__).resolve().parents[1] / "generated"
@@ -68,9 +69,19 @@ def terraform_cli() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def standin_env(tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> dict[str, str]:
-    """One provider mirror + CLI config per engine and test session; the env vars that select them."""
-    return install_standin_provider(tmp_path_factory.mktemp(f"standin-provider-{engine.name}"), binary=engine.path)
+def served_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedProvider]:
+    """One running stand-in per worker that the commands of every engine reattach to."""
+    with ServedProvider(tmp_path_factory.mktemp("served-provider")) as served:
+        yield served
+
+
+@pytest.fixture(scope="session")
+def standin_env(tmp_path_factory: pytest.TempPathFactory, engine: Engine,
+                served_provider: ServedProvider) -> dict[str, str]:
+    """One provider mirror + CLI config per engine and test session (what init installs), and the
+    served provider that the other commands use; the env vars that select them."""
+    mirror = install_standin_provider(tmp_path_factory.mktemp(f"standin-provider-{engine.name}"), binary=engine.path)
+    return {**mirror, **served_provider.env}
 
 
 @dataclass(frozen=True)

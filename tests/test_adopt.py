@@ -120,12 +120,10 @@ LIVE = {
 
 
 def live_run(terraform_run, generated: Path, tmp_path: Path):
-    from users_authentik.standin.provider import DIRECTORY_ENV
-
     directory = tmp_path / "live-authentik.json"
     directory.write_text(json.dumps(LIVE))
     run = terraform_run(generated)
-    run.env[DIRECTORY_ENV] = str(directory)
+    run.use_directory(directory)
     run.init()
     return run
 

@@ -15,7 +15,8 @@ from tf import types
 from tf.utils import Diagnostics
 
 from tests.helpers import ROOT
-from users_authentik.standin.harness import Engine, TerraformRun, resource_actions
+from users_authentik.standin.harness import REATTACH_ENV, Engine, TerraformError, TerraformRun, resource_actions
+from users_authentik.standin.serve import ServedProvider, install_standin_provider
 from users_authentik.standin.provider import (
     FactAttribute,
     ObjectType,
@@ -141,6 +142,29 @@ def test_small_module_init_validate_plan_apply_replan(terraform_run: MakeRun) ->
 
     run.destroy()
     assert not run.state().get("root_module", {}).get("resources")
+
+
+def test_every_command_but_init_reattaches_to_one_served_provider(engine: Engine, tmp_path: Path) -> None:
+    """init installs the mirror's provider and locks its hash; plan, apply and show then talk to
+    the served process: they still work once the mirror's provider is broken, and a command
+    without the served provider does not."""
+    mirror = install_standin_provider(tmp_path / "mirror", binary=engine.path)
+    with ServedProvider(tmp_path / "served") as served:
+        run = TerraformRun(tmp_path / "workspace", {**mirror, **served.env}, engine.path, SMALL_MODULE)
+        run.init()
+        assert "goauthentik/authentik" in (run.workdir / ".terraform.lock.hcl").read_text()
+        started = tmp_path / "the mirror's provider started"
+        for wrapper in (tmp_path / "mirror").rglob("terraform-provider-authentik_v*"):
+            wrapper.write_text(f"#!/bin/sh\ntouch '{started}'\nexit 1\n")
+        run.apply()
+        assert run.state()["root_module"]["resources"] and resource_actions(run.plan()) == {}
+        assert not started.exists()
+        alone = TerraformRun(run.workdir, mirror, engine.path)
+        with pytest.raises(TerraformError):
+            alone.plan_result(check=True)
+        assert REATTACH_ENV not in alone.env
+    socket = Path(json.loads(served.env[REATTACH_ENV])["registry.opentofu.org/goauthentik/authentik"]["Addr"]["String"])
+    assert served.process.returncode is not None and not socket.parent.exists()  # closed, its socket removed
 
 
 def test_removed_attribute_plans_documented_default_again(terraform_run: MakeRun) -> None:

@@ -124,8 +124,6 @@ def test_terraform_evaluates_every_string_to_its_input(project: Path, tmp_path: 
     apply (stand-in provider), the state holds exactly the input: in users.tf.json (names,
     emails, paths, group names as keys, nested group attributes, an import address) and in
     cdk.tf.json (every free-text setting)."""
-    from users_authentik.standin.provider import DIRECTORY_ENV
-
     settings = free_text_settings(tmp_path)
     superuser_group = settings[("users", "superuser_group")]
     write_json(project / "settings.json", settings_doc(settings))
@@ -141,7 +139,7 @@ def test_terraform_evaluates_every_string_to_its_input(project: Path, tmp_path: 
         {"pk": SUPERUSERS_UUID, "name": superuser_group, "is_superuser": True, "attributes": "{}"},
         {"pk": ADOPTED_UUID, "name": ADOPTED_GROUP, "is_superuser": False, "attributes": "{}"}]}))
     run = terraform_run(project / "generated")
-    run.env[DIRECTORY_ENV] = str(live)
+    run.use_directory(live)
     run.init()
     run.apply()
     resources = run.state()["root_module"]["resources"]

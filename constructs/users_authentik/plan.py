@@ -293,31 +293,38 @@ def make_plan(root: Path, roster: Roster, settings: Settings, base: str = "HEAD"
             folder.mkdir()
             for name, text in rendered.items():
                 (folder / name).write_text(text, encoding="utf-8")
-        env = serve.install_standin_provider(scratch / "provider", binary=binary)
-        run = harness.TerraformRun(scratch / "workspace", env, binary)
         # The caller's TF_CLI_ARGS*/TF_DATA_DIR/TF_WORKSPACE would reach into this scratch run.
-        run.env = {k: v for k, v in run.env.items() if not k.startswith(IGNORED_TF_ENV) and k != DIRECTORY_ENV}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(IGNORED_TF_ENV) and k != DIRECTORY_ENV}
         live = assumed_directory(revision.roster, roster, settings)
         if live is not None:  # adoptions are checked against a live Authentik: assume what they claim
             (scratch / "assumed-authentik.json").write_text(json.dumps(live, indent=2, sort_keys=True))
-            run.env[DIRECTORY_ENV] = str(scratch / "assumed-authentik.json")
+            env[DIRECTORY_ENV] = str(scratch / "assumed-authentik.json")
+        mirror = serve.install_standin_provider(scratch / "provider", binary=binary)
+        # One provider process for every command of the plan (init installs the mirror's).
+        try:
+            served = serve.ServedProvider(scratch / "served", environ=env)
+        except serve.ServeFailed as failed:
+            raise PlanError("the stand-in provider did not start", status=1, detail=str(failed)) from None
+        with served:
+            run = harness.TerraformRun(scratch / "workspace", {}, binary)
+            run.env = {**env, **mirror, **served.env}
 
-        def step(what: str, action):
-            try:
-                return action()
-            except harness.TerraformError as e:
-                raise PlanError(f"terraform {what} failed", status=1, detail=e.result.output) from None
+            def step(what: str, action):
+                try:
+                    return action()
+                except harness.TerraformError as e:
+                    raise PlanError(f"terraform {what} failed", status=1, detail=e.result.output) from None
 
-        if not base_empty:
-            run.use_module(base_dir)
-            step(f"init of the module {base}'s users.json gives", run.init)
-            step(f"apply of the module {base}'s users.json gives (to build the base state)", run.apply)
-        run.use_module(head_dir)
-        step("init of the working tree's module", run.init)
-        step("plan of the working tree's module",
-             lambda: run.run("plan", "-input=false", "-no-color", "-out=tfplan"))
-        text = step("show of the plan", lambda: run.run("show", "-no-color", "tfplan")).stdout
-        plan = step("show -json of the plan", lambda: run.show_json("tfplan"))
+            if not base_empty:
+                run.use_module(base_dir)
+                step(f"init of the module {base}'s users.json gives", run.init)
+                step(f"apply of the module {base}'s users.json gives (to build the base state)", run.apply)
+            run.use_module(head_dir)
+            step("init of the working tree's module", run.init)
+            step("plan of the working tree's module",
+                 lambda: run.run("plan", "-input=false", "-no-color", "-out=tfplan"))
+            text = step("show of the plan", lambda: run.run("show", "-no-color", "tfplan")).stdout
+            plan = step("show -json of the plan", lambda: run.show_json("tfplan"))
     return OfflinePlan(base, commit, [] if base_empty else sorted(base_rendered), name_ids(text, plan), plan,
                    summarize(plan), stale, base_differs, live)
 

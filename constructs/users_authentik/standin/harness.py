@@ -21,6 +21,7 @@ BACKEND_OVERRIDE_TEXT = (
     'terraform {\n  backend "local" {\n    path = "terraform.tfstate"\n  }\n}\n'
 )
 MODULE_SUFFIXES = (".tf", ".tf.json")
+REATTACH_ENV = "TF_REATTACH_PROVIDERS"  # serve.ServedProvider's
 
 
 CHECKOUT = Path(__file__).resolve().parents[3]  # constructs/users_authentik/standin -> the checkout
@@ -140,10 +141,21 @@ class TerraformRun:
 
     # ---------------------------------------------------------------- CLI
 
+    def use_directory(self, path: Path) -> None:
+        """The stand-in's made-up live Authentik (provider.DIRECTORY_ENV) for this workspace's
+        commands. A served provider (serve.ServedProvider) cannot see a command's environment,
+        so these commands start their own provider from the mirror."""
+        from .provider import DIRECTORY_ENV
+
+        self.env = {k: v for k, v in self.env.items() if k != REATTACH_ENV}
+        self.env[DIRECTORY_ENV] = str(path)
+
     def run(self, *args: str, check: bool = True, timeout: float = 600) -> CliResult:
-        """Run `<binary> args...` in the workspace (no colour, no prompts)."""
+        """Run `<binary> args...` in the workspace (no colour, no prompts). `init` runs without
+        a served provider, so that it installs the mirror's provider and writes the lock file."""
         argv = [self.binary, *args]
-        proc = subprocess.run(argv, cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=timeout)
+        env = self.env if args[:1] != ("init",) else {k: v for k, v in self.env.items() if k != REATTACH_ENV}
+        proc = subprocess.run(argv, cwd=self.workdir, env=env, capture_output=True, text=True, timeout=timeout)
         result = CliResult(argv, proc.returncode, proc.stdout, proc.stderr)
         if check and result.returncode != 0:
             raise TerraformError(result)

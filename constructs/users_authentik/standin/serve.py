@@ -3,18 +3,29 @@
 Builds, in a directory of the caller's choosing, a filesystem mirror holding an executable wrapper
 named like the real provider binary, plus a CLI config that installs goauthentik/authentik from
 that mirror only; returns the environment variables that make terraform use them.
+
+ServedProvider keeps one stand-in process running for many commands: the engines' provider
+reattach (TF_REATTACH_PROVIDERS, what provider developers use to debug) makes plan, apply,
+show and validate connect to it instead of starting the wrapper, which costs a Python start
+with grpc, protobuf and cryptography each time (bench/README.md). `init` still installs the
+wrapper from the mirror and writes the lock file (harness.TerraformRun runs it without the
+variable).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shlex
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import Optional
+from typing import Mapping, Optional
 
+from .harness import REATTACH_ENV
 from .provider import FACTS_PATH, PROVIDER_SOURCE
 
 # The wrapper runs this very copy of the package: its parent directory goes first on PYTHONPATH
@@ -23,6 +34,8 @@ PROVIDER_MODULE = "users_authentik.standin.provider"
 CODE_DIR = Path(__file__).resolve().parents[2]
 # terraform resolves "goauthentik/authentik" on its registry host, OpenTofu on its own.
 REGISTRY_HOSTS = ("registry.terraform.io", "registry.opentofu.org")
+# What the `tf` package prints in its dev mode (`--dev`): the variable's value, between quotes.
+_REATTACH_LINE = f"export {REATTACH_ENV}='"
 
 
 def provider_version() -> str:
@@ -92,3 +105,64 @@ def install_standin_provider(
         "TF_IN_AUTOMATION": "1",
         "TF_INPUT": "0",
     }
+
+
+class ServeFailed(RuntimeError):
+    """The stand-in provider process exited, or printed no reattach line in time."""
+
+
+class ServedProvider:
+    """One stand-in provider process that every command reattaches to (`env`), until close().
+
+    `environ`: the provider process's environment (default: this process's), e.g. with the
+    made-up live Authentik of provider.DIRECTORY_ENV; a command's own environment never
+    reaches a served provider. Use it as a context manager; close() interrupts the process,
+    which removes its socket."""
+
+    def __init__(self, directory: Path, *, python: str = sys.executable,
+                 environ: Optional[Mapping[str, str]] = None, timeout: float = 60):
+        directory = Path(directory).resolve()
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "provider-home").mkdir(exist_ok=True)
+        out = directory / "served.out"
+        env = {**(os.environ if environ is None else environ), "HOME": str(directory / "provider-home"),
+               "PYTHONPATH": str(CODE_DIR)}
+        with out.open("wb") as stdout, (directory / "served.err").open("wb") as stderr:
+            self.process = subprocess.Popen([python, "-u", "-m", PROVIDER_MODULE, "--dev"], stdin=subprocess.DEVNULL,
+                                            stdout=stdout, stderr=stderr, env=env)
+        try:
+            entry = self._reattach_entry(out, directory / "served.err", timeout)
+        except BaseException:
+            self.close()
+            raise
+        # The process answers for goauthentik/authentik on either engine's registry host.
+        self.env = {REATTACH_ENV: json.dumps({f"{host}/{PROVIDER_SOURCE}": entry for host in REGISTRY_HOSTS})}
+
+    def _reattach_entry(self, out: Path, err: Path, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in out.read_text(encoding="utf-8", errors="replace").splitlines():
+                start = line.find(_REATTACH_LINE)
+                if start >= 0 and line.endswith("'"):
+                    [entry] = json.loads(line[start + len(_REATTACH_LINE):-1]).values()
+                    return dict(entry)
+            if self.process.poll() is not None:
+                raise ServeFailed(f"the stand-in provider exited {self.process.returncode} before serving: "
+                                   f"{err.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.01)
+        raise ServeFailed(f"the stand-in provider did not start serving within {timeout:g} s")
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)  # KeyboardInterrupt: the tf package cleans up its socket
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> "ServedProvider":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
