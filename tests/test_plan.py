@@ -139,6 +139,25 @@ def test_plan_runs_no_file_of_generated_only_what_synth_renders(tmp_path: Path, 
     assert not local_marker.exists()
 
 
+def test_plan_imports_no_python_module_of_the_checkout(tmp_path: Path, terraform_cli: str) -> None:
+    """The installed `users-authentik plan`, run in a pull request's checkout: a `uuid.py` there
+    (any module the stand-in imports) is not run by the stand-in process that plan serves."""
+    repo = make_repo(tmp_path / "repo", {})
+    marker = tmp_path / "ran-the-checkout's-uuid.py"
+    (repo / "uuid.py").write_text(
+        "import pathlib, sys\n"
+        f"pathlib.Path({str(marker)!r}).write_text('ran')\n"
+        f"sys.path[:] = [p for p in sys.path if p not in ('', {str(repo)!r})]\n"
+        "del sys.modules['uuid']\n"
+        "import uuid as real\n"
+        "sys.modules['uuid'] = real\n")
+
+    result = run_main(repo, "plan")  # in this process, in the checkout, as the console script runs
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not marker.exists()
+
+
 def test_the_base_is_built_from_the_base_users_json(tmp_path: Path, terraform_cli: str) -> None:
     """The base state is what the base's users.json renders, even when its generated/ is stale."""
     repo = make_repo(tmp_path / "repo", {"alice": ALICE})

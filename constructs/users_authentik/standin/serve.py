@@ -127,9 +127,11 @@ class ServedProvider:
         out = directory / "served.out"
         env = {**(os.environ if environ is None else environ), "HOME": str(directory / "provider-home"),
                "PYTHONPATH": str(CODE_DIR)}
+        # cwd: `-m` puts the current directory first on sys.path, and `plan` runs in a pull
+        # request's checkout (a uuid.py or grpc/ there would run).
         with out.open("wb") as stdout, (directory / "served.err").open("wb") as stderr:
             self.process = subprocess.Popen([python, "-u", "-m", PROVIDER_MODULE, "--dev"], stdin=subprocess.DEVNULL,
-                                            stdout=stdout, stderr=stderr, env=env)
+                                            stdout=stdout, stderr=stderr, env=env, cwd=directory)
         try:
             entry = self._reattach_entry(out, directory / "served.err", timeout)
         except BaseException:
