@@ -1,9 +1,15 @@
 """serve.ServedProvider, the one stand-in process that `plan` and each test worker serve: what it
-may import (no engine needed)."""
+may import, and that it never outlives its owner (no engine needed)."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from users_authentik.standin.harness import REATTACH_ENV
@@ -13,6 +19,23 @@ from users_authentik.standin.serve import ServedProvider
 def socket_of(env: dict[str, str]) -> Path:
     [entry, *_] = json.loads(env[REATTACH_ENV]).values()
     return Path(entry["Addr"]["String"])
+
+
+def running(pid: int) -> bool:
+    """The process exists and is no zombie (an orphan's reaper may be slow or absent)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def wait_until(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
 
 
 def test_served_provider_runs_no_module_from_the_current_directory(tmp_path: Path, monkeypatch) -> None:
@@ -33,3 +56,55 @@ def test_served_provider_runs_no_module_from_the_current_directory(tmp_path: Pat
     with ServedProvider(tmp_path / "served") as served:
         assert socket_of(served.env).exists()
     assert not ran.exists()
+
+
+OWNER = """
+import json, sys, time
+from pathlib import Path
+from users_authentik.standin.serve import ServedProvider
+served = ServedProvider(Path(sys.argv[1]))
+print(json.dumps({"pid": served.process.pid, "env": served.env}), flush=True)
+time.sleep(600)
+"""
+
+
+def test_served_provider_stops_when_its_owner_is_killed(tmp_path: Path) -> None:
+    """`plan` killed by SIGTERM/SIGKILL (a CI job cancelled, `timeout`) runs no `finally`: the
+    served process must not stay behind, listening, for ever."""
+    owner = subprocess.Popen([sys.executable, "-c", OWNER, str(tmp_path / "served")], stdout=subprocess.PIPE,
+                             text=True)
+    served_pid = None
+    try:
+        line = owner.stdout.readline()
+        assert line, "the owner did not start a served provider"
+        started = json.loads(line)
+        served_pid, socket = started["pid"], socket_of(started["env"])
+        assert running(served_pid) and socket.exists()
+        owner.kill()
+        owner.wait()
+        assert wait_until(lambda: not running(served_pid), 10), "the served provider outlived its owner"
+        assert wait_until(lambda: not socket.parent.exists(), 5), "its socket directory was left behind"
+    finally:
+        owner.kill()
+        owner.wait()
+        if served_pid is not None and running(served_pid):
+            os.kill(served_pid, signal.SIGKILL)
+            shutil.rmtree(socket.parent, ignore_errors=True)
+
+
+def test_served_provider_closes_promptly_where_sigint_is_ignored(tmp_path: Path) -> None:
+    """A shell starts background jobs (`users-authentik plan &` in a script) with SIGINT ignored,
+    which the served process inherits: close() must still stop it at once and remove its socket."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        served = ServedProvider(tmp_path / "served")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    socket = socket_of(served.env)
+    start = time.monotonic()
+    try:
+        served.close()
+        assert time.monotonic() - start < 5
+        assert not socket.parent.exists()
+    finally:
+        shutil.rmtree(socket.parent, ignore_errors=True)

@@ -409,8 +409,34 @@ class StandinProvider(Provider):
 def main(argv: Optional[list[str]] = None) -> None:
     from tf.runner import run_provider
 
+    argv = argv or sys.argv
     _install_default_replanning()
-    run_provider(StandinProvider(), argv or sys.argv)
+    if "--dev" in argv:
+        _stop_with_stdin()
+    run_provider(StandinProvider(), argv)
+
+
+def _stop_with_stdin() -> None:
+    """Served (serve.ServedProvider, the `tf` package's --dev mode), the provider stops when its
+    stdin, a pipe only its owner holds, reaches end of file: also when the owner is killed.
+    KeyboardInterrupt is how the tf package ends dev mode and removes its socket. SIGINT raises
+    it once (a shell starts background jobs with SIGINT ignored; Ctrl-C, this pipe and the owner's
+    close() may each send one, and a second would cut the socket's removal short)."""
+    import signal
+    import threading
+
+    def interrupt_once(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt_once)
+
+    def watch() -> None:
+        while sys.stdin.buffer.read(65536):
+            pass
+        os.kill(os.getpid(), signal.SIGINT)  # the handler runs in the main thread, in wait_for_termination
+
+    threading.Thread(target=watch, name="stop-with-stdin", daemon=True).start()
 
 
 def _install_default_replanning() -> None:

@@ -128,9 +128,10 @@ class ServedProvider:
         env = {**(os.environ if environ is None else environ), "HOME": str(directory / "provider-home"),
                "PYTHONPATH": str(CODE_DIR)}
         # cwd: `-m` puts the current directory first on sys.path, and `plan` runs in a pull
-        # request's checkout (a uuid.py or grpc/ there would run).
+        # request's checkout (a uuid.py or grpc/ there would run). stdin: a pipe that only this
+        # process holds; the provider stops when it closes, however this process ends (provider.main).
         with out.open("wb") as stdout, (directory / "served.err").open("wb") as stderr:
-            self.process = subprocess.Popen([python, "-u", "-m", PROVIDER_MODULE, "--dev"], stdin=subprocess.DEVNULL,
+            self.process = subprocess.Popen([python, "-u", "-m", PROVIDER_MODULE, "--dev"], stdin=subprocess.PIPE,
                                             stdout=stdout, stderr=stderr, env=env, cwd=directory)
         try:
             entry = self._reattach_entry(out, directory / "served.err", timeout)
@@ -155,6 +156,8 @@ class ServedProvider:
         raise ServeFailed(f"the stand-in provider did not start serving within {timeout:g} s")
 
     def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()  # the provider's own signal to stop
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)  # KeyboardInterrupt: the tf package cleans up its socket
             try:
