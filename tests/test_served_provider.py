@@ -12,8 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from users_authentik.standin.harness import REATTACH_ENV
-from users_authentik.standin.serve import ServedProvider
+from users_authentik.standin.serve import ServedProvider, ServeFailed
 
 
 def socket_of(env: dict[str, str]) -> Path:
@@ -108,3 +110,22 @@ def test_served_provider_closes_promptly_where_sigint_is_ignored(tmp_path: Path)
         assert not socket.parent.exists()
     finally:
         shutil.rmtree(socket.parent, ignore_errors=True)
+
+
+def fake_python(tmp_path: Path, output: str) -> str:
+    script = tmp_path / "fake-python"
+    script.write_text(f"#!/bin/sh\nprintf '%s\\n' {json.dumps(output)}\nexec sleep 30\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_a_reattach_line_that_is_not_json_is_a_serve_failure(tmp_path: Path) -> None:
+    python = fake_python(tmp_path, f"\texport {REATTACH_ENV}='{{not json'")
+    with pytest.raises(ServeFailed, match="not json"):
+        ServedProvider(tmp_path / "served", python=python, timeout=5)
+
+
+def test_no_reattach_line_in_time_says_what_the_process_printed(tmp_path: Path) -> None:
+    python = fake_python(tmp_path, "Serving on port 1234 (a tf release that prints differently)")
+    with pytest.raises(ServeFailed, match="prints differently"):
+        ServedProvider(tmp_path / "served", python=python, timeout=1)

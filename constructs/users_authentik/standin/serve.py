@@ -147,13 +147,18 @@ class ServedProvider:
             for line in out.read_text(encoding="utf-8", errors="replace").splitlines():
                 start = line.find(_REATTACH_LINE)
                 if start >= 0 and line.endswith("'"):
-                    [entry] = json.loads(line[start + len(_REATTACH_LINE):-1]).values()
-                    return dict(entry)
+                    try:
+                        [entry] = json.loads(line[start + len(_REATTACH_LINE):-1]).values()
+                        return dict(entry)
+                    except (ValueError, TypeError, AttributeError):
+                        raise ServeFailed(f"the stand-in provider printed a reattach line that is not one "
+                                          f"provider's address: {line.strip()[:2000]}") from None
             if self.process.poll() is not None:
                 raise ServeFailed(f"the stand-in provider exited {self.process.returncode} before serving: "
                                    f"{err.read_text(errors='replace')[-2000:]}")
             time.sleep(0.01)
-        raise ServeFailed(f"the stand-in provider did not start serving within {timeout:g} s")
+        raise ServeFailed(f"the stand-in provider did not start serving within {timeout:g} s; it printed: "
+                          f"{out.read_text(errors='replace')[-2000:]!r}")
 
     def close(self) -> None:
         if self.process.stdin is not None:
