@@ -112,6 +112,21 @@ def test_served_provider_closes_promptly_where_sigint_is_ignored(tmp_path: Path)
         shutil.rmtree(socket.parent, ignore_errors=True)
 
 
+def test_close_removes_the_socket_of_a_provider_whose_stop_was_cut_short(tmp_path: Path) -> None:
+    """The tf package removes its socket directory on KeyboardInterrupt; a provider killed (or
+    interrupted again while removing it) leaves it: close() removes what is left."""
+    served = ServedProvider(tmp_path / "served")
+    socket = socket_of(served.env)
+    try:
+        served.process.kill()
+        served.process.wait()
+        assert socket.exists()
+        served.close()
+        assert not socket.parent.exists()
+    finally:
+        shutil.rmtree(socket.parent, ignore_errors=True)
+
+
 def fake_python(tmp_path: Path, output: str) -> str:
     script = tmp_path / "fake-python"
     script.write_text(f"#!/bin/sh\nprintf '%s\\n' {json.dumps(output)}\nexec sleep 30\n")

@@ -14,6 +14,7 @@ variable).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -117,7 +118,7 @@ class ServedProvider:
     `environ`: the provider process's environment (default: this process's), e.g. with the
     made-up live Authentik of provider.DIRECTORY_ENV; a command's own environment never
     reaches a served provider. Use it as a context manager; close() interrupts the process,
-    which removes its socket."""
+    which removes its socket (close() does if it did not)."""
 
     def __init__(self, directory: Path, *, python: str = sys.executable,
                  environ: Optional[Mapping[str, str]] = None, timeout: float = 60):
@@ -133,8 +134,10 @@ class ServedProvider:
         with out.open("wb") as stdout, (directory / "served.err").open("wb") as stderr:
             self.process = subprocess.Popen([python, "-u", "-m", PROVIDER_MODULE, "--dev"], stdin=subprocess.PIPE,
                                             stdout=stdout, stderr=stderr, env=env, cwd=directory)
+        self.socket: Optional[Path] = None
         try:
             entry = self._reattach_entry(out, directory / "served.err", timeout)
+            self.socket = Path(entry["Addr"]["String"])
         except BaseException:
             self.close()
             raise
@@ -170,6 +173,12 @@ class ServedProvider:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        # What the tf package removes on a clean stop, in case the stop was cut short or killed.
+        if self.socket is not None:
+            with contextlib.suppress(OSError):
+                if self.socket.is_socket():
+                    self.socket.unlink()
+                self.socket.parent.rmdir()  # only if empty: nothing else of anyone's goes
 
     def __enter__(self) -> "ServedProvider":
         return self
