@@ -94,3 +94,23 @@ def test_a_valid_run_compiles_no_schema() -> None:
             "sys.exit(main(['check']))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_yes_no_part_inlines_references_and_keeps_what_is_data() -> None:
+    schema = {"$id": "https://example.invalid/s.json", "type": "object",
+              "properties": {"description": {"$ref": "#/$defs/word", "description": "an annotation"},
+                             "kind": {"enum": [{"description": "a value, kept"}], "default": "x"}},
+              "additionalProperties": {"$ref": "#/$defs/word", "minLength": 2},
+              "$defs": {"word": {"type": "string", "x-fix": "a message", "pattern": "^[a-z]+$"}}}
+    part = GENERATOR.yes_no_part(schema)
+    word = {"type": "string", "pattern": "^[a-z]+$"}
+    assert part == {"$id": "https://example.invalid/s.json", "type": "object",
+                    "properties": {"description": word, "kind": {"enum": [{"description": "a value, kept"}]}},
+                    "additionalProperties": {"allOf": [word], "minLength": 2}}
+    looped = {"$defs": {"a": {"items": {"$ref": "#/$defs/a"}}}, "items": {"$ref": "#/$defs/a"}}
+    with pytest.raises(ValueError, match="refers to itself"):
+        GENERATOR.yes_no_part(looped)
+    # The committed checks are compiled from it: no $ref left, so no call per referenced item.
+    for name in GENERATOR.SCHEMAS:
+        code = (ROOT / GENERATOR.output_path(name)).read_text(encoding="utf-8")
+        assert code.count("\ndef ") == 1 and "x-fix" not in code

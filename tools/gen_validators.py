@@ -1,7 +1,10 @@
 """Writes the compiled yes/no checks of the project's JSON Schemas: for each schema in
 SCHEMAS, constructs/users_authentik/<name>_schema.py, fastjsonschema's own
 `compile_to_code` output for schemas/<name>.schema.json with the options schema_check.py
-uses, and `validate`, its entry point.
+uses, and `validate`, its entry point. It is compiled from the schema's yes/no part
+(yes_no_part): the local `$ref`s inlined, as fastjsonschema makes each one a function call
+that formats its path per item (bench/README.md), and the annotations left out (descriptions,
+x-problem/x-fix, defaults: jsonschema explains a no from the schema itself).
 
     .venv/bin/python tools/gen_validators.py          # rewrite them
     .venv/bin/python tools/gen_validators.py --check  # exit 1 if one is not this output
@@ -27,6 +30,45 @@ OPTIONS = {"use_default": False, "use_formats": False}
 _ENTRY = re.compile(r"^def (\w+)\(", re.MULTILINE)  # compile_to_code writes the root's function first
 
 
+# Keywords that never change a yes/no answer (defaults too: use_default is off).
+ANNOTATIONS = frozenset({"title", "description", "$comment", "default", "examples", "x-problem", "x-fix"})
+_NAMED_SCHEMAS = frozenset({"properties", "patternProperties", "$defs", "dependentSchemas"})
+_DATA = frozenset({"enum", "const"})  # values, not schemas: taken as they are
+_LOCAL_DEF = "#/$defs/"
+
+
+def yes_no_part(schema: dict) -> dict:
+    """The schema with every local "#/$defs/<name>" reference replaced by that definition and
+    without ANNOTATIONS; it accepts exactly the documents the schema accepts."""
+    defs = schema.get("$defs", {})
+
+    def part(node: object, inlining: tuple[str, ...]) -> object:
+        if isinstance(node, list):
+            return [part(item, inlining) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out: dict = {}
+        for key, value in node.items():
+            if key in ANNOTATIONS or (key == "$defs" and not inlining and node is schema):
+                continue
+            if key == "$ref" and isinstance(value, str) and value.startswith(_LOCAL_DEF):
+                name = value[len(_LOCAL_DEF):]
+                if name in inlining:
+                    raise ValueError(f"{value} refers to itself: it cannot be inlined")
+                out.setdefault("allOf", []).append(part(defs[name], (*inlining, name)))
+            elif key in _NAMED_SCHEMAS:
+                out[key] = {name: part(sub, inlining) for name, sub in value.items()}
+            elif key in _DATA:
+                out[key] = value
+            else:
+                out[key] = part(value, inlining)
+        if set(out) == {"allOf"} and len(out["allOf"]) == 1:
+            return out["allOf"][0]  # a bare reference: the definition itself
+        return out
+
+    return part(schema, ())  # type: ignore[return-value]
+
+
 def output_path(name: str) -> Path:
     return Path("constructs/users_authentik") / f"{name}_schema.py"
 
@@ -34,7 +76,7 @@ def output_path(name: str) -> Path:
 def render(name: str) -> str:
     schema_file = f"schemas/{name}.schema.json"
     schema = json.loads((ROOT / schema_file).read_text(encoding="utf-8"))
-    code = fastjsonschema.compile_to_code(schema, **OPTIONS)
+    code = fastjsonschema.compile_to_code(yes_no_part(schema), **OPTIONS)
     entry = _ENTRY.search(code)
     assert entry is not None, "fastjsonschema wrote no function"
     return (f'"""The yes/no check of {schema_file}, compiled by fastjsonschema {fastjsonschema.VERSION}\n'
