@@ -61,14 +61,15 @@ def run_main(root: Path, *args: str, env: dict[str, str] | None = None) -> subpr
     return subprocess.CompletedProcess(["main.py", *argv], code, out.getvalue(), err.getvalue())
 
 
-def run_main_process(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_main_process(root: Path, *args: str, env: dict[str, str] | None = None,
+                     timeout: float = 120) -> subprocess.CompletedProcess:
     """`python main.py args` as a child process in root (its own Python and, when it synthesizes, Node)."""
     full_env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20", **(env or {})}
     full_env.pop("CDKTF_OUTDIR", None)
     if (root / "constructs").is_dir():  # a scratch copy runs its own code, which a test may change
         full_env["PYTHONPATH"] = os.pathsep.join([str(root / "constructs"), full_env.get("PYTHONPATH", "")])
     return subprocess.run([sys.executable, str(root / "main.py"), *args], cwd=root,
-                          capture_output=True, text=True, env=full_env, timeout=120)
+                          capture_output=True, text=True, env=full_env, timeout=timeout)
 
 
 def tree_digest(path: Path) -> dict[str, str]:

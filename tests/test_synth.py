@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -130,6 +132,35 @@ def test_a_settings_change_rebuilds_the_stack(project: Path, tmp_path: Path) -> 
     assert run_main_process(project, env=_without_node(tmp_path)).returncode == 1  # needs cdktf: proves it rebuilds
     assert run_main(project).returncode == 0
     assert module(project / "generated")["resource"]["authentik_brand"]["brand"]["branding_title"] == "Welcome"
+
+
+def test_a_rebuild_with_a_bad_users_json_reports_it_and_leaves_no_start_running(project: Path, tmp_path: Path) -> None:
+    # cdktf starts on a thread as soon as settings.json asks for a rebuild (synth.StackEngine);
+    # a users.json problem found meanwhile is what is reported, with or without cdktf.
+    generated = tree_digest(project / "generated")
+    write_json(project / "settings.json", {"brand": {"title": "Welcome"}})
+    users = read_json(project / "users.json")
+    users["users"]["ada"] = {"name": "Ada", "email": "not an email"}
+    write_json(project / "users.json", users)
+    for result in (run_main(project), run_main_process(project, env=_without_node(tmp_path))):
+        assert result.returncode == 1
+        assert "users.ada.email" in result.stderr and "cdktf" not in result.stderr, result.stderr
+        assert tree_digest(project / "generated") == generated
+    assert not [t for t in threading.enumerate() if t.name == "cdktf-start"]
+
+
+def test_a_linked_stack_file_is_refused_before_it_is_read(project: Path, tmp_path: Path) -> None:
+    # Whether cdk.tf.json is current is asked before users.json is checked (to start cdktf
+    # early), and so before the rest of the run: still only of a plain file. A link to a
+    # pipe that nobody writes would make that read wait for ever.
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    stack = project / "generated" / STACK_FILE
+    stack.unlink()
+    stack.symlink_to(pipe)
+    result = run_main_process(project, timeout=60)
+    assert result.returncode == 1 and f"generated/{STACK_FILE}" in result.stderr, result.stderr
+    assert "symbolic link" in result.stderr
 
 
 def test_equal_settings_written_differently_reuse_the_stack(project: Path, tmp_path: Path) -> None:

@@ -124,11 +124,25 @@ def read_folder(root: Path) -> Sources:
     return Sources(files, refused, root)
 
 
-def _parse(sources: Sources) -> _Parsed:
+@dataclass(frozen=True)
+class LoadedSettings:
+    """settings.json of Sources, checked: the settings, or its problems."""
+
+    settings: Settings | None  # None if settings.json has problems
+    problems: tuple[Problem, ...]
+
+
+def read_settings(sources: Sources) -> LoadedSettings:
+    """settings.json alone: synth reads it first, as it decides whether cdk.tf.json is rebuilt."""
     if SETTINGS in sources.refused:
-        settings, problems = None, [sources.refused[SETTINGS]]
-    else:
-        settings, problems = load_settings(sources.files.get(SETTINGS))
+        return LoadedSettings(None, (sources.refused[SETTINGS],))
+    settings, problems = load_settings(sources.files.get(SETTINGS))
+    return LoadedSettings(settings, tuple(problems))
+
+
+def _parse(sources: Sources, loaded_settings: LoadedSettings | None = None) -> _Parsed:
+    loaded_settings = loaded_settings or read_settings(sources)
+    settings, problems = loaded_settings.settings, list(loaded_settings.problems)
     if USERS in sources.refused:
         document, parse_problems = None, [sources.refused[USERS]]
     elif USERS not in sources.files:
@@ -141,9 +155,10 @@ def _parse(sources: Sources) -> _Parsed:
     return _Parsed(settings, document, problems + parse_problems)
 
 
-def validate(sources: Sources) -> Loaded:
-    """The validated model, or every problem in both files."""
-    parsed = _parse(sources)
+def validate(sources: Sources, settings: LoadedSettings | None = None) -> Loaded:
+    """The validated model, or every problem in both files. settings: read_settings(sources),
+    when the caller read it first."""
+    parsed = _parse(sources, settings)
     settings, problems = parsed.settings, list(parsed.problems)
     if parsed.document is not None:
         problems += check_users(parsed.document, settings or Settings.defaults(), USERS)

@@ -18,21 +18,38 @@ from typing import Any
 
 from . import dependencies, guard, module_dir, repo_checks, revision
 from .init import stale_schema_notes
-from .loading import Loaded, read_folder, validate
+from .loading import Loaded, LoadedSettings, Sources, read_folder, read_settings, validate
+from .problems import Problem
 from .result import Failure, Result
 from .settings_file import placeholder_notes
-from .synth import MODULE_FILES, ROWS_FILE, STACK_FILE, is_current, render_rows, render_stack
+from .synth import MODULE_FILES, ROWS_FILE, STACK_FILE, StackEngine, is_current, render_rows, render_stack
 
 
 def run(command: str, root: Path, base: str | None = None, *, rebuild: bool = False) -> Result:
     """command: synth, check or plan. base: --base for the removal guard (None: its default).
     rebuild: synthesize cdk.tf.json even if its inputs did not change. root: a directory
     (cli.py refuses -C naming none)."""
-    head = validate(read_folder(root))
+    sources = read_folder(root)
+    settings = read_settings(sources)
+    # Before cdk.tf.json is read: only a plain file in a plain generated/ (module_dir.py).
+    generated = module_dir.problems(root / "generated", MODULE_FILES, leftovers=command == "check")
+    # A rebuild of cdk.tf.json starts cdktf now, while users.json is checked (synth.StackEngine).
+    rebuilds = command == "synth" and not generated and _rebuilds(root / "generated", settings, rebuild)
+    engine = StackEngine() if rebuilds else None
+    try:
+        return _run(command, root, base, sources, settings, generated, engine)
+    finally:
+        if engine is not None:
+            engine.join()
+
+
+def _run(command: str, root: Path, base: str | None, sources: Sources, settings: LoadedSettings,
+         generated: list[Problem], engine: StackEngine | None) -> Result:
+    head = validate(sources, settings)
     problems, notes = list(head.problems), []
     if command != "plan":  # compares with the last commit (or --base): docs/offboarding.md
         problems, notes = guard.guard(revision.read_base(root, base, head), head)
-    problems += module_dir.problems(root / "generated", MODULE_FILES, leftovers=command == "check")
+    problems += generated
     problems += repo_checks.problems(root, MODULE_FILES)
     if problems:
         return Result(command, root, problems=tuple(problems), guard_notes=tuple(notes))
@@ -41,17 +58,26 @@ def run(command: str, root: Path, base: str | None = None, *, rebuild: bool = Fa
     if command == "check":  # synth says it when it writes the brand, not on every commit
         return _with(result, settings_notes=tuple(placeholder_notes(head.settings)))
     if command == "synth":
-        return _synth(result, head, root / "generated", rebuild)
+        return _synth(result, head, root / "generated", engine)
     return result
 
 
-def _synth(result: Result, head: Loaded, generated: Path, rebuild: bool) -> Result:
+def _rebuilds(generated: Path, settings: LoadedSettings, rebuild: bool) -> bool:
+    """Whether synth will render cdk.tf.json: asked, or the file is not what these settings
+    give (synth.is_current). False for settings with problems: nothing is written then."""
+    if settings.settings is None:
+        return False
+    stack = None if rebuild else _read_text(generated / STACK_FILE)
+    return stack is None or not is_current(stack, settings.settings)
+
+
+def _synth(result: Result, head: Loaded, generated: Path, engine: StackEngine | None) -> Result:
     assert head.roster is not None and head.settings is not None
     rows = render_rows(head.roster)
-    stack = None if rebuild else _read_text(generated / STACK_FILE)
-    if stack is None or not is_current(stack, head.settings):
+    stack = _read_text(generated / STACK_FILE)
+    if engine is not None or stack is None:
         try:
-            stack = render_stack(head.settings)  # the only path that starts cdktf and Node
+            stack = render_stack(head.settings, engine)  # the only path that starts cdktf and Node
         except ModuleNotFoundError as gone:  # outside the venv: dependencies.STACK
             name = gone.name or str(gone)
             return _with(result, failure=Failure(missing=dependencies.STACK.get(name, name)))

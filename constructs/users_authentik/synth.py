@@ -29,6 +29,7 @@ from dataclasses import asdict, fields
 from importlib import metadata
 from json.encoder import encode_basestring as _string  # C; as json.dumps(ensure_ascii=False)
 import os
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -83,8 +84,49 @@ def is_current(stack_text: str, settings: Settings) -> bool:
     return found.group(1) == _seal(stack_inputs(settings), unsealed)
 
 
-def render_stack(settings: Settings) -> str:
-    from .cdk import App  # cdktf (and Node) start here, and only here
+class StackEngine:
+    """cdktf, started on a thread: Python imports it, which starts Node and the jsii kernel and
+    loads the constructs and cdktf assemblies, most of a rebuild's time (bench/README.md).
+    cdk.tf.json does not depend on users.json, so synth starts this as soon as settings.json
+    says the file is to be rebuilt, and checks the users meanwhile. The thread only imports;
+    every jsii call (render_stack) is made afterwards, on the caller's thread."""
+
+    def __init__(self) -> None:
+        self._failed: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        try:
+            # jsii itself is plain Python, imported here: on the thread it would wait for the
+            # GIL at every file it reads. What the thread does is mostly waiting for Node.
+            import jsii  # noqa: F401
+        except ModuleNotFoundError as missing:  # raised by wait(), like any failure to start
+            self._failed = missing
+            return
+        self._thread = threading.Thread(target=self._start, name="cdktf-start", daemon=True)
+        self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            import cdktf  # noqa: F401
+        except BaseException as error:  # raised again by wait(), on the caller's thread
+            self._failed = error
+
+    def wait(self) -> None:
+        """Until cdktf is imported; raises what importing it raised."""
+        self.join()
+        if self._failed is not None:
+            raise self._failed
+
+    def join(self) -> None:
+        """Until the thread is done (a run that found problems never needs the stack, but no
+        import may be left running as the interpreter exits)."""
+        if self._thread is not None:
+            self._thread.join()
+
+
+def render_stack(settings: Settings, engine: StackEngine | None = None) -> str:
+    if engine is not None:
+        engine.wait()
+    from .cdk import App  # cdktf (and Node) start here (or in StackEngine), and only here
     from .stack import UsersAuthentikStack
 
     app = App()
