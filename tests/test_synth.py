@@ -239,3 +239,51 @@ def test_the_hashed_code_is_all_the_stack_imports_of_ours() -> None:
         if name != "synth":  # synth's own imports (addressing, model) serve the rows only
             todo += sorted(_package_imports(name))
     assert {f"{name}.py" for name in seen} == set(synth.STACK_CODE)
+
+
+def test_the_stack_found_current_is_the_one_written(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # synth decides whether cdk.tf.json is current before users.json is checked (to start
+    # cdktf early): it must then keep the text it judged, not a second read of the file,
+    # which may since have changed (here: a hand edit saved while users.json is checked).
+    from users_authentik import pipeline
+
+    stack = project / "generated" / STACK_FILE
+    current = stack.read_text(encoding="utf-8")
+    real_validate = pipeline.validate
+
+    def validate_while_edited(*args, **kwargs):
+        stack.write_text(current.replace('"Sign in"', '"Hand-edited"', 1), encoding="utf-8")
+        return real_validate(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "validate", validate_while_edited)
+    assert '"Sign in"' in current
+    result = run_main(project)
+    assert result.returncode == 0, result.stderr
+    assert stack.read_text(encoding="utf-8") == current
+    assert synth.is_current(stack.read_text(encoding="utf-8"), Settings.defaults())
+
+
+def _broken_jsii(tmp_path: Path) -> dict[str, str]:
+    """An environment whose jsii fails to import with an ImportError (a broken install)."""
+    fake = tmp_path / "broken-jsii"
+    (fake / "jsii").mkdir(parents=True, exist_ok=True)
+    (fake / "jsii" / "__init__.py").write_text('raise ImportError("cannot import name \'x\' from \'cattrs\'")\n')
+    return {"PYTHONPATH": str(fake)}
+
+
+def test_a_broken_jsii_is_a_failure_not_a_traceback(project: Path, tmp_path: Path) -> None:
+    # StackEngine imports jsii before users.json is checked: a failure there must neither hide
+    # users.json's problems nor escape as a traceback (it is reported as before, by synth).
+    generated = tree_digest(project / "generated")
+    write_json(project / "settings.json", {"brand": {"title": "Welcome"}})
+    result = run_main_process(project, env=_broken_jsii(tmp_path))
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    assert "cattrs" in result.stderr, result.stderr
+    assert tree_digest(project / "generated") == generated
+    users = read_json(project / "users.json")
+    users["users"]["ada"] = {"name": "Ada", "email": "not an email"}
+    write_json(project / "users.json", users)
+    result = run_main_process(project, env=_broken_jsii(tmp_path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "users.ada.email" in result.stderr and "cattrs" not in result.stderr, result.stderr
+    assert tree_digest(project / "generated") == generated

@@ -21,6 +21,7 @@ from .init import stale_schema_notes
 from .loading import Loaded, LoadedSettings, Sources, read_folder, read_settings, validate
 from .problems import Problem
 from .result import Failure, Result
+from .settings import Settings
 from .settings_file import placeholder_notes
 from .synth import MODULE_FILES, ROWS_FILE, STACK_FILE, StackEngine, is_current, render_rows, render_stack
 
@@ -34,17 +35,21 @@ def run(command: str, root: Path, base: str | None = None, *, rebuild: bool = Fa
     # Before cdk.tf.json is read: only a plain file in a plain generated/ (module_dir.py).
     generated = module_dir.problems(root / "generated", MODULE_FILES, leftovers=command == "check")
     # A rebuild of cdk.tf.json starts cdktf now, while users.json is checked (synth.StackEngine).
-    rebuilds = command == "synth" and not generated and _rebuilds(root / "generated", settings, rebuild)
-    engine = StackEngine() if rebuilds else None
+    # The text read here is the one kept: what synth writes is what was found current.
+    kept, engine = None, None
+    if command == "synth" and not generated and settings.settings is not None:
+        kept = _current_stack(root / "generated", settings.settings, rebuild)
+        if kept is None:
+            engine = StackEngine()
     try:
-        return _run(command, root, base, sources, settings, generated, engine)
+        return _run(command, root, base, sources, settings, generated, engine, kept)
     finally:
         if engine is not None:
             engine.join()
 
 
 def _run(command: str, root: Path, base: str | None, sources: Sources, settings: LoadedSettings,
-         generated: list[Problem], engine: StackEngine | None) -> Result:
+         generated: list[Problem], engine: StackEngine | None, kept: str | None) -> Result:
     head = validate(sources, settings)
     problems, notes = list(head.problems), []
     if command != "plan":  # compares with the last commit (or --base): docs/offboarding.md
@@ -58,24 +63,22 @@ def _run(command: str, root: Path, base: str | None, sources: Sources, settings:
     if command == "check":  # synth says it when it writes the brand, not on every commit
         return _with(result, settings_notes=tuple(placeholder_notes(head.settings)))
     if command == "synth":
-        return _synth(result, head, root / "generated", engine)
+        return _synth(result, head, root / "generated", engine, kept)
     return result
 
 
-def _rebuilds(generated: Path, settings: LoadedSettings, rebuild: bool) -> bool:
-    """Whether synth will render cdk.tf.json: asked, or the file is not what these settings
-    give (synth.is_current). False for settings with problems: nothing is written then."""
-    if settings.settings is None:
-        return False
+def _current_stack(generated: Path, settings: Settings, rebuild: bool) -> str | None:
+    """cdk.tf.json's text if synth keeps it (not asked to rebuild, and the file is what these
+    settings give: synth.is_current); None if synth renders it."""
     stack = None if rebuild else _read_text(generated / STACK_FILE)
-    return stack is None or not is_current(stack, settings.settings)
+    return stack if stack is not None and is_current(stack, settings) else None
 
 
-def _synth(result: Result, head: Loaded, generated: Path, engine: StackEngine | None) -> Result:
+def _synth(result: Result, head: Loaded, generated: Path, engine: StackEngine | None, stack: str | None) -> Result:
+    """stack: cdk.tf.json as read and found current before users.json was checked, or None."""
     assert head.roster is not None and head.settings is not None
     rows = render_rows(head.roster)
-    stack = _read_text(generated / STACK_FILE)
-    if engine is not None or stack is None:
+    if stack is None:
         try:
             stack = render_stack(head.settings, engine)  # the only path that starts cdktf and Node
         except ModuleNotFoundError as gone:  # outside the venv: dependencies.STACK

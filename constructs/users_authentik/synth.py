@@ -98,8 +98,8 @@ class StackEngine:
             # jsii itself is plain Python, imported here: on the thread it would wait for the
             # GIL at every file it reads. What the thread does is mostly waiting for Node.
             import jsii  # noqa: F401
-        except ModuleNotFoundError as missing:  # raised by wait(), like any failure to start
-            self._failed = missing
+        except Exception as error:  # raised by wait(), like any failure to start: a run that
+            self._failed = error    # finds problems in users.json reports those instead
             return
         self._thread = threading.Thread(target=self._start, name="cdktf-start", daemon=True)
         self._thread.start()
