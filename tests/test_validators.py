@@ -15,6 +15,7 @@ from typing import Any
 
 import fastjsonschema
 import pytest
+from jsonschema import Draft202012Validator
 
 from tests.helpers import ROOT
 from tests.test_schema_check import mutate
@@ -114,3 +115,23 @@ def test_the_yes_no_part_inlines_references_and_keeps_what_is_data() -> None:
     for name in GENERATOR.SCHEMAS:
         code = (ROOT / GENERATOR.output_path(name)).read_text(encoding="utf-8")
         assert code.count("\ndef ") == 1 and "x-fix" not in code
+
+
+@pytest.mark.parametrize("order", ["ref first", "allOf first"])
+def test_a_reference_beside_allof_is_kept(order: str) -> None:
+    # Inlining turns a $ref into an allOf entry: a node with its own allOf must keep both,
+    # whichever key comes first, or the fast check says yes to what the schema refuses.
+    ref, all_of = ("$ref", "#/$defs/word"), ("allOf", [{"minLength": 3}])
+    pairs = [ref, all_of] if order == "ref first" else [all_of, ref]
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **dict(pairs),
+              "$defs": {"word": {"type": "string"}}}
+    check = fastjsonschema.compile(GENERATOR.yes_no_part(schema), **GENERATOR.OPTIONS)
+    for value in (5, "ab", "abc"):
+        assert _answer(check, value) == Draft202012Validator(schema).is_valid(value), value
+
+
+def test_a_reference_the_generator_cannot_inline_is_named() -> None:
+    for ref in ("#/$defs/missing", "#/$defs/word/properties/x"):
+        schema = {"properties": {"a": {"$ref": ref}}, "$defs": {"word": {"type": "string"}}}
+        with pytest.raises(ValueError, match="cannot be inlined"):
+            GENERATOR.yes_no_part(schema)

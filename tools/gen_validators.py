@@ -53,9 +53,13 @@ def yes_no_part(schema: dict) -> dict:
                 continue
             if key == "$ref" and isinstance(value, str) and value.startswith(_LOCAL_DEF):
                 name = value[len(_LOCAL_DEF):]
+                if name not in defs:  # a pointer into a definition, or an escaped name
+                    raise ValueError(f"{value} is not a definition of $defs: it cannot be inlined")
                 if name in inlining:
                     raise ValueError(f"{value} refers to itself: it cannot be inlined")
                 out.setdefault("allOf", []).append(part(defs[name], (*inlining, name)))
+            elif key == "allOf":  # beside a $ref already inlined into it: both are kept
+                out.setdefault("allOf", []).extend(part(value, inlining))
             elif key in _NAMED_SCHEMAS:
                 out[key] = {name: part(sub, inlining) for name, sub in value.items()}
             elif key in _DATA:
