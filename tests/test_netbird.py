@@ -228,7 +228,7 @@ def test_the_marker_is_a_boolean(tmp_path: Path) -> None:
 
 
 def test_diff_shows_who_gains_and_loses_netbird_access() -> None:
-    settings = Settings.defaults()
+    settings = Settings.from_document({"netbird": {"enabled": True}})
     base_doc = {"users": {"stefan": {"name": "S", "email": "s@example.org", "groups": ["admins"], "is_admin": True},
                           "bob": {"name": "B", "email": "b@example.org", "groups": ["vpn"]},
                           "eve": {"name": "E", "email": "e@example.org", "groups": ["vpn"]}},
@@ -238,7 +238,7 @@ def test_diff_shows_who_gains_and_loses_netbird_access() -> None:
     head_doc["groups"]["dev"] = {"netbird": True}
     head_doc["users"]["bob"]["groups"] = ["admins"]
     head_doc["users"]["eve"]["active"] = False
-    changes = compare(build_roster(base_doc, settings), build_roster(head_doc, settings))
+    changes = compare(build_roster(base_doc, settings), build_roster(head_doc, settings), settings, settings)
     text = render_text(changes, "HEAD")
     assert "  + ada gains NetBird access (new user)" in text
     assert "  - bob loses NetBird access (NetBird groups: -vpn)" in text
@@ -248,9 +248,35 @@ def test_diff_shows_who_gains_and_loses_netbird_access() -> None:
     # Marking a group grants its members access; the group change is listed too.
     marked = copy.deepcopy(base_doc)
     marked["groups"]["admins"] = {"netbird": True}
-    text = render_text(compare(build_roster(base_doc, settings), build_roster(marked, settings)), "HEAD")
+    text = render_text(compare(build_roster(base_doc, settings), build_roster(marked, settings), settings, settings),
+                       "HEAD")
     assert "+ stefan gains NetBird access (NetBird groups: +admins)" in text
     assert "admins           netbird: false -> true" in text
+
+
+def test_diff_lists_netbird_access_only_where_netbird_is_enabled() -> None:
+    off, on = Settings.defaults(), Settings.from_document({"netbird": {"enabled": True}})
+    base_doc = {"users": {"stefan": {"name": "S", "email": "s@example.org", "groups": ["vpn"], "is_admin": True},
+                          "bob": {"name": "B", "email": "b@example.org", "groups": ["dev"]}},
+                "groups": {"vpn": {"netbird": True}, "dev": {}}}
+    head_doc = copy.deepcopy(base_doc)
+    head_doc["users"]["ada"] = {"name": "A", "email": "a@example.org", "groups": ["vpn"]}
+    head_doc["users"]["bob"]["groups"] = ["vpn"]
+    base, head = build_roster(base_doc, off), build_roster(head_doc, off)
+    # Off on both sides: nobody signs in to NetBird, whatever the groups; the membership is listed.
+    quiet = compare(base, head, off, off)
+    assert quiet.netbird == () and "NetBird access" not in render_text(quiet, "HEAD")
+    assert "bob" in render_text(quiet, "HEAD")
+    # Turned on: everyone in a "netbird" group gains it, and says why.
+    text = render_text(compare(base, head, off, on), "HEAD")
+    assert "  + stefan gains NetBird access (settings.json netbird.enabled: false -> true)" in text
+    assert "  + bob gains NetBird access (settings.json netbird.enabled: false -> true)" in text
+    assert "  + ada gains NetBird access (new user)" in text
+    # Turned off: everyone loses it.
+    text = render_text(compare(head, head, on, off), "HEAD")
+    assert text.count("loses NetBird access (settings.json netbird.enabled: true -> false)") == 3
+    # A side whose settings could not be read is taken to be as the other.
+    assert compare(base, head, None, on).netbird == compare(base, head, on, on).netbird
 
 
 # --- terraform, against the stand-in --------------------------------------------------------

@@ -175,7 +175,16 @@ def test_a_misspelt_new_group_gets_a_did_you_mean(tmp_path: Path, capsys: pytest
 def netbird_team() -> dict[str, Any]:
     return {"users": {"stefan": user("stefan", is_admin=True, groups=["admins"]),
                       "ada": user("ada", groups=["vpn"]), "bob": user("bob", groups=["dev"])},
-            "groups": {"admins": {}, "dev": {}, "vpn": {"netbird": True}}}
+            "groups": {"admins": {"netbird": True}, "dev": {}, "vpn": {"netbird": True}}}
+
+
+def netbird_project(dest: Path) -> Path:
+    """netbird_team() committed with NetBird enabled in settings.json."""
+    root = git_project(dest, netbird_team(), commit=False)
+    write_json(root / "settings.json", {"netbird": {"enabled": True}})
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "base")
+    return root
 
 
 def netbird_diff(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[str, str, list[dict[str, Any]]]:
@@ -190,7 +199,7 @@ def netbird_diff(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[str, s
 
 def test_a_rename_that_keeps_netbird_access_shows_no_access_change(tmp_path: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    root = git_project(tmp_path / "repo", netbird_team())
+    root = netbird_project(tmp_path / "repo")
     edit(root, lambda d: rename(d, "ada", "ada.lovelace"))
     text, markdown, listed = netbird_diff(root, capsys)
     assert "~ ada -> ada.lovelace" in text
@@ -200,7 +209,7 @@ def test_a_rename_that_keeps_netbird_access_shows_no_access_change(tmp_path: Pat
 
 def test_a_rename_that_changes_netbird_access_shows_one_line_saying_why(tmp_path: Path,
                                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    root = git_project(tmp_path / "repo", netbird_team())
+    root = netbird_project(tmp_path / "repo")
     edit(root, lambda d: (rename(d, "bob", "bob.b", groups=["vpn"]), rename(d, "ada", "ada.l", groups=["dev"])))
     text, markdown, listed = netbird_diff(root, capsys)
     assert "; 2 NetBird access changes" in text
@@ -215,7 +224,7 @@ def test_a_rename_that_changes_netbird_access_shows_one_line_saying_why(tmp_path
 
 def test_a_rename_in_the_change_that_unmarks_their_group_loses_access_once(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    root = git_project(tmp_path / "repo", netbird_team())
+    root = netbird_project(tmp_path / "repo")
     edit(root, lambda d: (rename(d, "ada", "ada.l"), d["groups"].update(vpn={})))
     text, markdown, listed = netbird_diff(root, capsys)
     assert "NetBird access (1)\n  - ada.l loses NetBird access (renamed from ada, NetBird groups: -vpn)\n" in text

@@ -260,16 +260,31 @@ def compare(base: Roster, head: Roster, base_settings: Settings | None = None,
                            for f in GROUP_FIELDS
                            if getattr(groups_before[n], f) != getattr(groups_after[n], f)),
         settings=setting_changes(base_settings, head_settings),
-        netbird=netbird_access_changes(base, head),
+        netbird=netbird_access_changes(base, head, *_netbird_enabled(base_settings, head_settings)),
         renamed=tuple((before[o], after[n]) for o, n in moved),
         maybe_renamed=same_person(base, head),
         group_typos=group_typos(base, head),
         netbird_objects=netbird_objects(base_settings, head_settings))
 
 
-def netbird_access_changes(base: Roster, head: Roster) -> tuple[AccessChange, ...]:
-    """Who gains or loses NetBird sign-in. A renamed user is one account (renames): compared
-    old name against new, so a rename alone changes nothing and a change says so."""
+def _netbird_enabled(base: Settings | None, head: Settings | None) -> tuple[bool, bool]:
+    """settings.json netbird.enabled at the base and the head; a side that is not known
+    (unreadable) is taken to be as the other one, so no change is made up for it."""
+    known = [s.netbird.enabled for s in (base, head) if s is not None]
+    if not known:
+        return False, False
+    return (base.netbird.enabled if base is not None else known[0],
+            head.netbird.enabled if head is not None else known[0])
+
+
+def netbird_access_changes(base: Roster, head: Roster, base_enabled: bool = True,
+                           head_enabled: bool = True) -> tuple[AccessChange, ...]:
+    """Who gains or loses NetBird sign-in; *_enabled: settings.json netbird.enabled on each
+    side (while NetBird is off nobody signs in to it, whatever their groups). A renamed user
+    is one account (renames): compared old name against new, so a rename alone changes
+    nothing and a change says so."""
+    if not (base_enabled or head_enabled):
+        return ()
     before = {u.username: u for u in base.users}
     after = {u.username: u for u in head.users}
     moved = dict((new, old) for old, new in renames(base, head))
@@ -277,13 +292,15 @@ def netbird_access_changes(base: Roster, head: Roster) -> tuple[AccessChange, ..
     for name in sorted((before.keys() - set(moved.values())) | after.keys()):
         old = moved.get(name, name)
         b, h = before.get(old), after.get(name)
-        had = b is not None and base.netbird_access(b)
-        has = h is not None and head.netbird_access(h)
+        had = base_enabled and b is not None and base.netbird_access(b)
+        has = head_enabled and h is not None and head.netbird_access(h)
         if had == has:
             continue
         renamed = f"renamed from {old}, " if old != name else ""
         if b is None or h is None:
             why = "new user" if b is None else "offboarded"
+        elif base_enabled != head_enabled:
+            why = f"settings.json netbird.enabled: {str(base_enabled).lower()} -> {str(head_enabled).lower()}"
         elif b.active != h.active:
             why = "re-activated" if h.active else "suspended"
         else:

@@ -185,7 +185,8 @@ def render_text(changes: Changes, ref: str, verdict: Verdict | None = None,
         return "\n".join([f"{head}: no changes to users or groups"
                           + (f"; {_count_settings(changes, len(others))}" if _settings_count(changes) + len(others) else ".")]
                          + settings + tail) + "\n"
-    lines = [f"{head}: {summary(changes)}"]
+    reviewed = _settings_count(changes) + len(others)
+    lines = [f"{head}: {summary(changes)}" + (f"; {_count_settings(changes, len(others))}" if reviewed else "")]
 
     def section(title: str, rows: list[str], note: str = "", count: int | None = None) -> None:
         if rows:
@@ -368,7 +369,8 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None,
             f"- `settings.json` `{c.key}`: {_md(_value(c.before))} → {_md(_value(c.after))}" for c in others] + [""]
     if changes.empty and not _settings_count(changes) and not others:
         return "\n".join(lines + ["No changes to users or groups.", ""] + tail)
-    lines += [f"**{summary(changes)}**" if not changes.empty
+    reviewed = f"; {_count_settings(changes, len(others))}" if _settings_count(changes) or others else ""
+    lines += [f"**{summary(changes)}{reviewed}**" if not changes.empty
               else f"**No changes to users or groups; {_count_settings(changes, len(others))}**", ""]
     if changes.admin or changes.superuser_group or changes.netbird_objects:
         lines += ["> [!WARNING]", "> **Admin rights change: review these first**", ">"]
