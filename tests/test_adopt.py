@@ -4,12 +4,16 @@ block (and nothing else changes); bad ids are refused with clear messages."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from tests.helpers import addresses, module, read_json, tree_digest, write_json
 from users_authentik.cli import main
+from users_authentik.standin.provider import DIRECTORY_ENV
+from users_authentik.standin.serve import ServedProvider
 
 GROUP_UUID = "3f2c9a4e-8d1b-4c6f-9e2a-7b5d0c1e4f8a"
 
@@ -119,24 +123,31 @@ LIVE = {
 }
 
 
-def live_run(terraform_run, generated: Path, tmp_path: Path):
-    directory = tmp_path / "live-authentik.json"
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
+    """LIVE as a file, and one stand-in serving it as the live Authentik to this module's plans."""
+    directory = tmp_path_factory.mktemp("live") / "live-authentik.json"
     directory.write_text(json.dumps(LIVE))
+    with ServedProvider(directory.parent / "served", environ={**os.environ, DIRECTORY_ENV: str(directory)}) as served:
+        yield directory, served.env
+
+
+def live_run(terraform_run, generated: Path, live: tuple[Path, dict[str, str]]):
     run = terraform_run(generated)
-    run.use_directory(directory)
+    run.use_directory(*live)
     run.init()
     return run
 
 
 def test_terraform_plans_adoption_as_import_not_create(project: Path, capsys: pytest.CaptureFixture[str],
-                                                       terraform_run, tmp_path: Path) -> None:
+                                                       terraform_run, live) -> None:
     """The real terraform reads the import blocks: the adopted user and group are imported
     (and updated to match users.json), never created; everyone else is created. The
     adopted objects are what their entries say (looked up in the live Authentik), so the
     preconditions hold."""
     adopt(project)
     assert main([], root=project) == 0, capsys.readouterr().err
-    run = live_run(terraform_run, project / "generated", tmp_path)
+    run = live_run(terraform_run, project / "generated", live)
     changes = {rc["address"]: rc["change"] for rc in run.plan()["resource_changes"]}
     bob, dev = changes['authentik_user.users["bob"]'], changes['authentik_group.groups["dev"]']
     assert bob["importing"] == {"id": "42"} and bob["actions"] == ["update"]
@@ -179,7 +190,7 @@ HOSTILE = [
 
 @pytest.mark.parametrize("section,name,authentik_id,expected", HOSTILE, ids=[c[1] for c in HOSTILE])
 def test_hostile_adoption_makes_the_plan_fail(project: Path, capsys: pytest.CaptureFixture[str], terraform_run,
-                                             tmp_path: Path, section: str, name: str, authentik_id: object,
+                                             live, section: str, name: str, authentik_id: object,
                                              expected: list[str]) -> None:
     """What only the live Authentik can tell is checked by the module itself: a hostile
     adoption passes the synth (which cannot know) and makes terraform's plan fail with its
@@ -192,7 +203,7 @@ def test_hostile_adoption_makes_the_plan_fail(project: Path, capsys: pytest.Capt
         doc["groups"][name] = {"authentik_id": authentik_id}
     write_json(project / "users.json", doc)
     assert main([], root=project) == 0, capsys.readouterr().err
-    result = live_run(terraform_run, project / "generated", tmp_path).plan_result()
+    result = live_run(terraform_run, project / "generated", live).plan_result()
     assert result.returncode == 1
     text = " ".join(result.output.split())  # terraform wraps long messages
     for fragment in expected:

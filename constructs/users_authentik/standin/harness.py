@@ -141,14 +141,16 @@ class TerraformRun:
 
     # ---------------------------------------------------------------- CLI
 
-    def use_directory(self, path: Path) -> None:
+    def use_directory(self, path: Path, served: Optional[Mapping[str, str]] = None) -> None:
         """The stand-in's made-up live Authentik (provider.DIRECTORY_ENV) for this workspace's
-        commands. A served provider (serve.ServedProvider) cannot see a command's environment,
-        so these commands start their own provider from the mirror."""
+        commands. A served provider cannot see a command's environment, so these commands start
+        their own provider from the mirror; unless `served` is the env of a serve.ServedProvider
+        started with this directory in its own environment, which they then reattach to."""
         from .provider import DIRECTORY_ENV
 
         self.env = {k: v for k, v in self.env.items() if k != REATTACH_ENV}
         self.env[DIRECTORY_ENV] = str(path)
+        self.env.update(served or {})
 
     def run(self, *args: str, check: bool = True, timeout: float = 600) -> CliResult:
         """Run `<binary> args...` in the workspace (no colour, no prompts). `init` runs without
