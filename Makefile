@@ -35,11 +35,13 @@ synth: $(RUNTIME)
 check: $(RUNTIME)
 	$(BIN)/python main.py check
 
-# pytest-xdist runs the suite on one worker per core (bench/README.md: the suite's time);
-# loadscope runs each module on one worker, so a module-scoped fixture (the fleet's package
-# installs, the lifecycle's applied team) is built once, not once per worker.
+# pytest-xdist runs the suite on one worker more than there are cores: the tests wait for
+# OpenTofu, git, Node and pip, and the extra worker uses that time (bench/README.md: the
+# suite's time). loadscope runs each module on one worker, so a module-scoped fixture (the
+# fleet's package installs, the lifecycle's applied team) is built once, not once per worker.
+WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 test: $(DEV) $(PACKAGE) node_modules/.installed tools
-	$(BIN)/python -m pytest -q -n auto --dist loadscope --no-loadscope-reorder
+	$(BIN)/python -m pytest -q -n $(WORKERS) --dist loadscope --no-loadscope-reorder
 
 setup: $(DEV) $(PACKAGE) node_modules/.installed tools
 

@@ -11,7 +11,7 @@ is kept where the process is what is tested:
 - test_dependencies.py: a Python whose imports of a dependency are blocked;
 - test_output.py: main.py SIGKILLed between its renames.
 The engine tests start from one applied committed generated/ per engine and worker
-(tests/engines.py committed_applied). `make test` runs `-n auto --dist loadscope`: one module per
+(tests/engines.py committed_applied). `make test` runs `-n <cores + 1> --dist loadscope`: one module per
 worker at a time, so module fixtures are built once, in the order pytest_collection_modifyitems
 gives (--no-loadscope-reorder): the slowest modules first, so that no worker ends waiting on one.
 """
