@@ -7,6 +7,8 @@ Stages, each only on what passed the one before:
   -> generated/ and around it (module_dir.py: only what synth writes; repo_checks.py: what
      could change the bytes applied, or what plan runs)
   -> synth only: render and write generated/ (cdk.tf.json only when its inputs changed).
+settings.json and generated/ are looked at first: when synth will render cdk.tf.json, cdktf
+starts then (synth.StackEngine) and users.json is checked while Node loads.
 Nothing is printed here: report.py shows the Result, cli.py turns it into an exit status.
 """
 
