@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -301,3 +303,53 @@ def test_destroyed_user_addresses_and_summary() -> None:
     assert (summary.create, summary.update, summary.destroy, summary.replace) == (2, 1, 3, 1)
     assert summary.line() == "2 to create, 1 to update, 3 to destroy (1 replaced: destroyed, then created)"
     assert destroyed_user_addresses({}) == [] and not summarize({"resource_changes": []}).changes
+
+
+def _processes_under(directory: Path) -> list[int]:
+    """Pids of processes whose working directory is in `directory` (the served provider's is)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if Path(os.readlink(proc / "cwd")).is_relative_to(directory):
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="reads /proc")
+def test_a_terminated_plan_leaves_no_scratch_directory_or_provider(tmp_path: Path, terraform_cli: str) -> None:
+    # A cancelled CI job or `timeout` sends SIGTERM: the plan stops its terraform and its served
+    # stand-in and removes its scratch directory, as it does on Ctrl-C.
+    repo = make_repo(tmp_path / "repo", {"alice": ALICE})
+    doc = read_json(repo / "users.json")
+    doc["users"]["bob"] = BOB
+    write_json(repo / "users.json", doc)
+    scratch_root = tmp_path / "tmp"
+    scratch_root.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch_root), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20",
+           "PYTHONPATH": os.pathsep.join([str(repo / "constructs"), os.environ.get("PYTHONPATH", "")])}
+    env.pop("CDKTF_OUTDIR", None)
+    plan = subprocess.Popen([sys.executable, str(repo / "main.py"), "plan"], cwd=repo, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        served = []
+        while time.monotonic() < deadline and not served:
+            served = [d for d in scratch_root.glob("users-authentik-plan-*/served") if (d / "served.out").is_file()
+                      and "TF_REATTACH_PROVIDERS" in (d / "served.out").read_text()]
+            time.sleep(0.02)
+        assert served, "the plan never served its provider"
+        scratch = served[0].parent
+        assert _processes_under(scratch)
+        plan.send_signal(signal.SIGTERM)
+        assert plan.wait(timeout=30) == 128 + signal.SIGTERM, plan.stderr.read().decode()
+    finally:
+        if plan.poll() is None:
+            plan.kill()
+    assert not scratch.exists()
+    deadline = time.monotonic() + 10
+    while _processes_under(scratch) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _processes_under(scratch)

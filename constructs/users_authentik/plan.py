@@ -27,18 +27,21 @@ users.json/settings.json are reported (exit 1) before any of this, by cli.py.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Mapping, TextIO
+from typing import Any, Iterator, Mapping, TextIO
 
 from .gitref import NotAFile, Unreadable, files_at
 from .model import Roster
@@ -329,6 +332,25 @@ def make_plan(root: Path, roster: Roster, settings: Settings, base: str = "HEAD"
                    summarize(plan), stale, base_differs, live)
 
 
+@contextlib.contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job, `timeout`) ends the plan as Ctrl-C does: through the `with`
+    blocks that stop its terraform and served provider and remove its scratch directory.
+    Only the main thread may set a handler; elsewhere (an embedding caller) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def report(result: OfflinePlan, out: TextIO) -> None:
     short = result.commit[:12]
     out.write(f"Offline plan: {result.base} ({short}) users.json + settings.json -> working tree's\n")
@@ -362,7 +384,8 @@ def main(root: Path, roster: Roster, settings: Settings, *, base: str = "HEAD",
          out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     try:
-        result = make_plan(root, roster, settings, base)
+        with _terminate_as_exit():
+            result = make_plan(root, roster, settings, base)
     except NoRevision as missing:
         err.write(format_problems(missing.problems, "generated/ (plan writes nothing)"))
         return 1
