@@ -336,11 +336,11 @@ def test_a_terminated_plan_leaves_no_scratch_directory_or_provider(tmp_path: Pat
     try:
         deadline = time.monotonic() + 60
         served = []
-        while time.monotonic() < deadline and not served:
+        while time.monotonic() < deadline and not served and plan.poll() is None:
             served = [d for d in scratch_root.glob("users-authentik-plan-*/served") if (d / "served.out").is_file()
                       and "TF_REATTACH_PROVIDERS" in (d / "served.out").read_text()]
             time.sleep(0.02)
-        assert served, "the plan never served its provider"
+        assert served, f"the plan never served its provider (exit {plan.poll()}): {plan.stderr.read().decode()[-3000:]}"
         scratch = served[0].parent
         assert _processes_under(scratch)
         plan.send_signal(signal.SIGTERM)

@@ -144,3 +144,14 @@ def test_no_reattach_line_in_time_says_what_the_process_printed(tmp_path: Path) 
     python = fake_python(tmp_path, "Serving on port 1234 (a tf release that prints differently)")
     with pytest.raises(ServeFailed, match="prints differently"):
         ServedProvider(tmp_path / "served", python=python, timeout=1)
+
+
+def test_a_deep_temporary_directory_still_serves(tmp_path: Path) -> None:
+    """A unix socket's path may not exceed 107 bytes; the tf package puts its socket in a new
+    temporary directory, and a CI's or a test's TMPDIR can be deeper than that allows."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    with ServedProvider(tmp_path / "served", environ={**os.environ, "TMPDIR": str(deep)}) as served:
+        socket = socket_of(served.env)
+        assert socket.is_socket() and len(os.fsencode(str(socket))) <= 107
+    assert not socket.exists() and not socket.parent.parent.exists()  # its private TMPDIR, removed

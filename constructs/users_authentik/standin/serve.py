@@ -14,14 +14,15 @@ variable).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Mapping, Optional
@@ -108,6 +109,18 @@ def install_standin_provider(
     }
 
 
+# Longest temporary directory under which the tf package's socket path (<dir>/tmpXXXXXXXX/
+# py-tf-plugin.sock, below a ua-served-XXXXXXXX of ours) stays within the 107 bytes of a unix socket.
+_MAX_TEMP_ROOT = 107 - len("/ua-served-xxxxxxxx/tmpxxxxxxxx/py-tf-plugin.sock")
+
+
+def _short_temp_root(environ: Mapping[str, str]) -> str:
+    """The provider's environment's temporary directory if its socket path fits, else /tmp."""
+    root = environ.get("TMPDIR", "")
+    root = root if os.path.isdir(root) else tempfile.gettempdir()
+    return root if len(os.fsencode(root)) <= _MAX_TEMP_ROOT else "/tmp"
+
+
 class ServeFailed(RuntimeError):
     """The stand-in provider process exited, or printed no reattach line in time."""
 
@@ -128,6 +141,11 @@ class ServedProvider:
         out = directory / "served.out"
         env = {**(os.environ if environ is None else environ), "HOME": str(directory / "provider-home"),
                "PYTHONPATH": str(CODE_DIR)}
+        # The tf package puts its unix socket in a new temporary directory, and a socket's path
+        # may not exceed 107 bytes, which a deep TMPDIR (a CI's, a test's) does: the provider
+        # gets a private one with a short path, removed by close().
+        self._tmp = Path(tempfile.mkdtemp(prefix="ua-served-", dir=_short_temp_root(env)))
+        env["TMPDIR"] = str(self._tmp)
         # cwd: `-m` puts the current directory first on sys.path, and `plan` runs in a pull
         # request's checkout (a uuid.py or grpc/ there would run). stdin: a pipe that only this
         # process holds; the provider stops when it closes, however this process ends (provider.main).
@@ -173,12 +191,9 @@ class ServedProvider:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        # What the tf package removes on a clean stop, in case the stop was cut short or killed.
-        if self.socket is not None:
-            with contextlib.suppress(OSError):
-                if self.socket.is_socket():
-                    self.socket.unlink()
-                self.socket.parent.rmdir()  # only if empty: nothing else of anyone's goes
+        # The provider's own TMPDIR, with what the tf package removes on a clean stop (its
+        # socket's directory), in case the stop was cut short or killed.
+        shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> "ServedProvider":
         return self
