@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import ROOT
 from users_authentik.standin.harness import REATTACH_ENV
 from users_authentik.standin.serve import ServedProvider, ServeFailed
 
@@ -155,3 +156,27 @@ def test_a_deep_temporary_directory_still_serves(tmp_path: Path) -> None:
         socket = socket_of(served.env)
         assert socket.is_socket() and len(os.fsencode(str(socket))) <= 107
     assert not socket.exists() and not socket.parent.parent.exists()  # its private TMPDIR, removed
+
+
+def test_a_served_provider_stops_cleanly(tmp_path: Path) -> None:
+    """Told to stop, it exits 0 without a traceback; one that cannot serve exits with its error
+    (exit 1), not an interpreter abort from the thread that watches its stdin."""
+    with ServedProvider(tmp_path / "served") as served:
+        pass
+    assert served.process.returncode == 0
+    assert "Traceback" not in (tmp_path / "served" / "served.err").read_text()
+    deep = tmp_path / ("d" * 120)
+    deep.mkdir()
+    env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": str(ROOT / "constructs")}
+    # Its stdin stays open (as its owner holds it): the socket's path is too long to bind.
+    with (tmp_path / "failed.err").open("wb") as err:
+        failed = subprocess.Popen([sys.executable, "-m", "users_authentik.standin.provider", "--dev"], cwd=deep,
+                                  env={**env, "TMPDIR": str(deep)}, stdin=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        code = failed.wait(timeout=60)
+    finally:
+        failed.kill()
+        failed.stdin.close()
+    stderr = (tmp_path / "failed.err").read_text()
+    assert code == 1 and "Failed to bind" in stderr and "Fatal Python error" not in stderr, stderr[-2000:]

@@ -411,9 +411,14 @@ def main(argv: Optional[list[str]] = None) -> None:
 
     argv = argv or sys.argv
     _install_default_replanning()
-    if "--dev" in argv:
-        _stop_with_stdin()
-    run_provider(StandinProvider(), argv)
+    if "--dev" not in argv:
+        run_provider(StandinProvider(), argv)
+        return
+    _stop_with_stdin()
+    try:
+        run_provider(StandinProvider(), argv)
+    except KeyboardInterrupt:
+        pass  # served: how it is told to stop (below); the tf package has removed its socket
 
 
 def _stop_with_stdin() -> None:
@@ -432,7 +437,9 @@ def _stop_with_stdin() -> None:
     signal.signal(signal.SIGINT, interrupt_once)
 
     def watch() -> None:
-        while sys.stdin.buffer.read(65536):
+        # The file descriptor, not sys.stdin: a daemon thread blocked inside a buffered reader
+        # holds its lock, and the interpreter then aborts at exit (a provider that failed to start).
+        while os.read(0, 65536):
             pass
         os.kill(os.getpid(), signal.SIGINT)  # the handler runs in the main thread, in wait_for_termination
 
