@@ -419,6 +419,11 @@ def main(argv: Optional[list[str]] = None) -> None:
         run_provider(StandinProvider(), argv)
     except KeyboardInterrupt:
         pass  # served: how it is told to stop (below); the tf package has removed its socket
+    # In dev mode the tf package never stops its gRPC server, and the interpreter's exit then
+    # waits on the server's threads, at times for ever: with the socket gone, end here.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _stop_with_stdin() -> None:
