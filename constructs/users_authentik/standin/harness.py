@@ -80,6 +80,11 @@ def resource_actions(plan: Mapping[str, Any], *, include_noop: bool = False) -> 
     }
 
 
+def _unserved(env: Mapping[str, str]) -> dict[str, str]:
+    """env without a served provider: the engine then starts the mirror's."""
+    return {k: v for k, v in env.items() if k != REATTACH_ENV}
+
+
 @dataclass
 class CliResult:
     """One CLI invocation: its arguments, exit code and output."""
@@ -148,15 +153,13 @@ class TerraformRun:
         started with this directory in its own environment, which they then reattach to."""
         from .provider import DIRECTORY_ENV
 
-        self.env = {k: v for k, v in self.env.items() if k != REATTACH_ENV}
-        self.env[DIRECTORY_ENV] = str(path)
-        self.env.update(served or {})
+        self.env = {**_unserved(self.env), DIRECTORY_ENV: str(path), **(served or {})}
 
     def run(self, *args: str, check: bool = True, timeout: float = 600) -> CliResult:
         """Run `<binary> args...` in the workspace (no colour, no prompts). `init` runs without
         a served provider, so that it installs the mirror's provider and writes the lock file."""
         argv = [self.binary, *args]
-        env = self.env if args[:1] != ("init",) else {k: v for k, v in self.env.items() if k != REATTACH_ENV}
+        env = self.env if args[:1] != ("init",) else _unserved(self.env)
         proc = subprocess.run(argv, cwd=self.workdir, env=env, capture_output=True, text=True, timeout=timeout)
         result = CliResult(argv, proc.returncode, proc.stdout, proc.stderr)
         if check and result.returncode != 0:

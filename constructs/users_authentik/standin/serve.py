@@ -152,10 +152,8 @@ class ServedProvider:
         with out.open("wb") as stdout, (directory / "served.err").open("wb") as stderr:
             self.process = subprocess.Popen([python, "-u", "-m", PROVIDER_MODULE, "--dev"], stdin=subprocess.PIPE,
                                             stdout=stdout, stderr=stderr, env=env, cwd=directory)
-        self.socket: Optional[Path] = None
         try:
             entry = self._reattach_entry(out, directory / "served.err", timeout)
-            self.socket = Path(entry["Addr"]["String"])
         except BaseException:
             self.close()
             raise
@@ -170,8 +168,9 @@ class ServedProvider:
                 if start >= 0 and line.endswith("'"):
                     try:
                         [entry] = json.loads(line[start + len(_REATTACH_LINE):-1]).values()
+                        str(entry["Addr"]["String"])  # the socket the engines connect to
                         return dict(entry)
-                    except (ValueError, TypeError, AttributeError):
+                    except (ValueError, TypeError, AttributeError, KeyError):
                         raise ServeFailed(f"the stand-in provider printed a reattach line that is not one "
                                           f"provider's address: {line.strip()[:2000]}") from None
             if self.process.poll() is not None:
