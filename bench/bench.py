@@ -78,6 +78,18 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _own_cpu_s(pid: int) -> float | None:
+    """utime + stime of pid itself (/proc/<pid>/stat fields 14 and 15; 16 and 17 are its
+    reaped children), readable while it is an unreaped zombie: its final figures."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()  # the command name may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _rss_kb(pid: int) -> tuple[bytes, tuple[int, int, int]] | None:
     """(command line, (VmSize, VmRSS, VmHWM) in KiB), or None once the process is gone or a zombie."""
     try:
@@ -167,6 +179,9 @@ class Sample:
     tree_rss_kb: int   # highest simultaneous total seen by sampling (a lower bound)
     maxrss_kb: int     # wait4: the largest single process (cross-check)
     processes: int
+    # The started process's own CPU, all its threads, none of its children: for main.py, the
+    # one Python interpreter, whose threads run Python on one core at a time (the GIL).
+    own_cpu_s: float | None = None
 
 
 class CaseFailed(Exception):
@@ -192,6 +207,7 @@ def run_once(cmd: list[str], cwd: Path, expect: int = 0, extra_env: dict[str, st
         os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
         wall = time.perf_counter() - start
         sampler.stop()
+        own_cpu = _own_cpu_s(proc.pid)
         _, status, usage = os.wait4(proc.pid, 0)  # ...then reap it and get its rusage.
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != expect:
@@ -199,7 +215,7 @@ def run_once(cmd: list[str], cwd: Path, expect: int = 0, extra_env: dict[str, st
             raise CaseFailed(f"{' '.join(cmd)} in {cwd} exited {proc.returncode}, expected {expect}:\n"
                              + output.read().decode("utf-8", "replace")[-3000:])
     return Sample(wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime, peak_kb=sampler.peak, tree_rss_kb=sampler.tree_rss,
-                  maxrss_kb=usage.ru_maxrss, processes=sampler.processes)
+                  maxrss_kb=usage.ru_maxrss, processes=sampler.processes, own_cpu_s=own_cpu)
 
 
 # --- cases ------------------------------------------------------------------------------
@@ -235,6 +251,11 @@ class Case:
     @property
     def peak_mb(self) -> float:
         return self.median("peak_kb") * 1024 / 1e6
+
+    @property
+    def own_cpu(self) -> float | None:
+        known = [s.own_cpu_s for s in self.samples if s.own_cpu_s is not None]
+        return statistics.median(known) if known else None
 
 
 def write_users(root: Path, document: dict) -> None:
@@ -442,7 +463,7 @@ def size_table(cases: dict[str, Case], prefix: str, sizes: list[int], lines: dic
     empty = cases["empty"].wall
     steps = per_thousand(series(cases, prefix, "fastest"))
     cpu_steps = per_thousand(series(cases, prefix, "least_cpu"))
-    rows = ["| users | wall time | × empty stack (median; fastest) | CPU time | peak RSS, process tree "
+    rows = ["| users | wall time | × empty stack (median; fastest) | CPU time: tree; main.py's own | peak RSS, process tree "
             "| ms per 1,000 added users: wall (fastest runs) | CPU (least) "
             "| generated lines changed by +1 user |",
             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -453,9 +474,13 @@ def size_table(cases: dict[str, Case], prefix: str, sizes: list[int], lines: dic
         step = "–" if steps[n] is None else f"{steps[n]:.0f}"
         cpu_step = "–" if cpu_steps[n] is None else f"{cpu_steps[n]:.0f}"
         fastest = case.fastest / cases["empty"].fastest
-        rows.append(f"| {n:,} | {case.wall:.2f} s | {case.wall / empty:.2f}; {fastest:.2f} | {case.cpu:.2f} s "
+        rows.append(f"| {n:,} | {case.wall:.2f} s | {case.wall / empty:.2f}; {fastest:.2f} | {case.cpu:.2f}; {_seconds(case.own_cpu)} "
                     f"| {case.peak_mb:.0f} MB | {step} | {cpu_step} | {lines.get(case.key, '–')} |")
     return rows
+
+
+def _seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f} s"
 
 
 FIXED_ROWS = (
@@ -518,8 +543,12 @@ def targets(cases: dict[str, Case], probes: dict[int, Probe], sizes: list[int],
     if "full:10000" in cases:
         ratio = cases["full:10000"].fastest / cases["empty"].fastest
         median = cases["full:10000"].wall / empty
+        own = cases["full:10000"].own_cpu
+        # Not a target: the floor. main.py's threads share one interpreter, which runs Python
+        # on one core at a time, so its wall time cannot go below its own CPU time.
+        floor = "" if own is None else f"; main.py's own CPU alone is {own / empty:.2f} × the empty stack's wall"
         out.append((ratio <= MAX_RATIO, f"full synth (settings changed), 10,000 users: {ratio:.2f} × the empty stack, "
-                                        f"fastest runs (median {median:.2f} ×; target ≤ {MAX_RATIO})"))
+                                        f"fastest runs (median {median:.2f} ×{floor}; target ≤ {MAX_RATIO})"))
     peak_key = max((k for k in cases if k.startswith(("main:", "full:"))), key=lambda k: cases[k].peak_mb)
     peak = cases[peak_key].peak_mb
     out.append((peak <= MAX_PEAK_MB, f"peak RSS of the process tree {peak:.0f} MB ({peak_key}) "
@@ -564,9 +593,11 @@ def report(cases: dict[str, Case], probes: dict[int, Probe], args: argparse.Name
         "Memory: the highest sum, at one reading, of each live process's own peak RSS (main.py, "
         "jsii's two Node processes when it synthesizes the stack, and the guard's git commands; "
         f"{samples.processes} processes for the empty stack); MB = 10⁶ bytes. "
-        "CPU time is the whole tree's.",
+        "CPU time is the whole tree's (wait4), and main.py's own: its one Python process, all its threads, "
+        "none of its children (/proc/<pid>/stat before it is reaped).",
         "",
-        f"Empty stack (the floor): **{empty.wall:.2f} s** wall, {empty.cpu:.2f} s CPU, {empty.peak_mb:.0f} MB.",
+        f"Empty stack (the floor): **{empty.wall:.2f} s** wall, {empty.cpu:.2f} s CPU "
+        f"(its Python process's own: {_seconds(empty.own_cpu)}), {empty.peak_mb:.0f} MB.",
         "",
         "`python3 main.py`, a users-only onboarding commit (settings and code unchanged: "
         "cdk.tf.json is kept, cdktf and Node never start):",

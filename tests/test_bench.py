@@ -59,6 +59,17 @@ def test_sampler_measures_a_process_tree() -> None:
     assert sample.peak_kb >= sample.tree_rss_kb > 0
 
 
+def test_own_cpu_is_the_process_and_its_threads_not_its_children() -> None:
+    # main.py's own CPU is the floor of its wall time (one interpreter); Node's is not in it.
+    busy = "import time\ndef spin():\n    t = time.thread_time()\n    while time.thread_time() - t < 0.3: pass\n"
+    code = (busy + "import subprocess, sys, threading\nthread = threading.Thread(target=spin); thread.start()\n"
+            "spin(); thread.join()\n"
+            f"subprocess.run([sys.executable, '-c', {busy + 'spin(); spin()'!r}])\n")
+    sample = bench.run_once([sys.executable, "-c", code], ROOT)
+    assert sample.own_cpu_s is not None
+    assert 0.6 <= sample.own_cpu_s < 0.9  # two threads of 0.3 s each (and the start-up)
+    assert sample.cpu_s >= sample.own_cpu_s + 0.6  # the child's 0.6 s: in the tree, not its own
+
 
 def test_a_child_caught_before_exec_is_not_counted_as_a_copy_of_its_parent() -> None:
     """subprocess forks (or vforks) and then execs: between the two, the child shows the
