@@ -393,3 +393,27 @@ def test_a_data_directory_linked_to_the_repository_top_is_refused(tmp_path: Path
     for command in ("check", "diff"):
         done = run_main(users, command, "--base", "main~1")
         assert done.returncode == 1 and "apps/users" in done.stderr and "symbolic link" in done.stderr, done
+
+
+def test_a_tag_named_like_the_base_branch_is_not_the_base(tmp_path: Path) -> None:
+    """CI compares a pull request with `origin/<base branch>` (action.yml). git resolves a
+    short name as a tag before a remote-tracking branch, so a contributor who may push a tag
+    (tags are seldom protected; CI's fetch-depth: 0 checkout fetches them all) pushes
+    `origin/main` pointing at their own head: the removal guard compared the change with
+    itself and passed while it deletes four of five people, and diff said "0 offboarded"."""
+    from tests.helpers import run_main
+
+    top = tmp_path / "fleet"
+    users, everyone, git = _fleet_of_five(top)
+    git("update-ref", "refs/remotes/origin/main", "main")
+    git("checkout", "-qb", "pr")
+    (users / "users.json").write_text(json.dumps({"users": {"ada": everyone["users"]["ada"]}}))
+    git("commit", "-qam", "remove four people")
+    git("tag", "origin/main", "pr")
+    for command in ("check", "diff"):
+        done = run_main(users, command, "--base", "origin/main")
+        assert done.returncode == 1, (command, done.stdout, done.stderr)
+        assert "more than one ref (refs/tags/origin/main, refs/remotes/origin/main)" in done.stderr, done.stderr
+    # Named in full, the base is the branch, and the guard refuses the mass removal.
+    done = run_main(users, "check", "--base", "refs/remotes/origin/main")
+    assert done.returncode == 1 and "bob" in done.stderr and "more than one ref" not in done.stderr, done.stderr

@@ -25,6 +25,7 @@ class Missing(enum.Enum):
     NO_COMMITS = "HEAD has no commit yet"
     NOT_A_REVISION = "empty, or looks like an option"
     NO_SUCH_REF = "no such commit"
+    AMBIGUOUS = "names more than one ref"
 
 
 class Unreadable(Exception):
@@ -54,14 +55,31 @@ def resolve(root: Path, ref: str) -> str | Missing:
         return Missing.NOT_A_REVISION  # git would take "-..." as an option
     # rev-parse prints the prefix line before it looks the ref up, and outside a repository
     # stops before printing anything: no output means no repository, whatever the ref.
-    found = run_git(root, "rev-parse", "--show-prefix", "--verify", "--quiet", f"{ref}^{{commit}}")
+    # A short name that is both a tag and a branch resolves to the tag, silently with --quiet:
+    # a tag `origin/main` pushed by a contributor would be the base. git warns of it (the
+    # warning forced on here: it is a setting); such a name is refused (ambiguous_refs).
+    found = run_git(root, "-c", "core.warnAmbiguousRefs=true", "rev-parse", "--show-prefix", "--verify",
+                    f"{ref}^{{commit}}")
     if found.returncode == NOT_INSTALLED:
         return Missing.NO_GIT
     if not found.stdout:
         return Missing.NOT_A_REPO
     if found.returncode:
         return Missing.NO_COMMITS if ref == "HEAD" else Missing.NO_SUCH_REF
+    if b" is ambiguous" in found.stderr:
+        return Missing.AMBIGUOUS
     return found.stdout.decode().rstrip("\n").rsplit("\n", 1)[-1]  # "<prefix>\n<id>\n"
+
+
+def ambiguous_refs(root: Path, ref: str) -> list[str]:
+    """The full names a short ref stands for, as git looks them up (git-rev-parse(1),
+    SPECIFYING REVISIONS), for the message when it is more than one."""
+    name = ref.split("^", 1)[0].split("~", 1)[0].split("@{", 1)[0]
+    candidates = [f"refs/{name}", f"refs/tags/{name}", f"refs/heads/{name}", f"refs/remotes/{name}",
+                  f"refs/remotes/{name}/HEAD"]
+    listed = run_git(root, "for-each-ref", "--format=%(refname)", *candidates)
+    found = set(listed.stdout.decode("utf-8", "replace").split())
+    return [c for c in candidates if c in found]
 
 
 REGULAR = ("100644", "100755")  # git's modes of a plain file

@@ -16,7 +16,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from .gitref import Missing, NotAFile, Unreadable, files_at, history, merge_base, resolve
+from .gitref import Missing, NotAFile, Unreadable, ambiguous_refs, files_at, history, merge_base, resolve
 from .loading import FILES, Loaded, Sources, build_unchecked, validate
 from .model import Roster
 from .problems import Problem
@@ -62,6 +62,12 @@ def resolve_commit(root: Path, ref: str, file: str = "users.json") -> str | None
                    "run it in a clone of the repository, or use `python3 main.py check`", no_git=True)
     if sha is Missing.NO_COMMITS:
         return None
+    if sha is Missing.AMBIGUOUS:
+        names = ambiguous_refs(root, ref)
+        raise fail(f'"{ref}" names more than one ref ({", ".join(names) or "git says it is ambiguous"}), '
+                   "and git silently takes the first: whoever may push a ref of that name (a tag) chooses the base",
+                   f"name the one you mean in full, e.g. --base {names[-1] if names else 'refs/remotes/origin/main'}; "
+                   "a tag named like a branch is best deleted")
     if sha is Missing.NO_SUCH_REF:
         raise fail(f'"{ref}" is not a commit in this repository',
                    "name an existing branch, tag or commit (`git log --oneline` lists commits; "
