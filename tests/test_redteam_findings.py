@@ -417,3 +417,23 @@ def test_a_tag_named_like_the_base_branch_is_not_the_base(tmp_path: Path) -> Non
     # Named in full, the base is the branch, and the guard refuses the mass removal.
     done = run_main(users, "check", "--base", "refs/remotes/origin/main")
     assert done.returncode == 1 and "bob" in done.stderr and "more than one ref" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("text", ["${TfToken[TOKEN.1]}", "Sign in #{TfToken[TOKEN.0]}"])
+def test_a_cdktf_token_marker_in_a_setting_is_a_problem(tmp_path: Path, text: str) -> None:
+    """Settings strings are the only text from a pull request that crosses jsii, and cdktf
+    reads `${TfToken[…]}` and `#{TfToken[…]}` in them as its own tokens, also inside the
+    escape `$${` (cdktf has none). `check` said OK and CI's synth then died in cdktf ("is
+    Node.js 20 on PATH?"); were a token of that number ever made, cdktf would splice it in."""
+    from tests.helpers import copy_project, run_main, write_json
+
+    root = copy_project(tmp_path / "p")
+    write_json(root / "settings.json", {"brand": {"domain": "auth.example.org", "title": text},
+                                        "flows": {"login": {"slug": "users-authentik-login", "title": text}}})
+    before = {p.name: p.read_bytes() for p in (root / "generated").iterdir()}
+    for command in ("check", "synth"):
+        done = run_main(root, command, "--rebuild") if command == "synth" else run_main(root, command)
+        assert done.returncode == 1, (command, done.stdout, done.stderr)
+        assert "brand.title" in done.stderr and "flows.login.title" in done.stderr, done.stderr
+        assert "cdktf reads as one of its own tokens" in done.stderr and "Node.js" not in done.stderr, done.stderr
+    assert {p.name: p.read_bytes() for p in (root / "generated").iterdir()} == before

@@ -9,7 +9,9 @@ read by the same function (loading.py).
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from typing import Any, Iterator
 
 from .parse import load_json
 from .problems import Problem, where
@@ -51,7 +53,27 @@ def _check_meaning(settings: Settings, file: str) -> list[Problem]:
             problems.append(Problem(file, where("brand", key),
                                     f'"{slug}" is a flow this module creates (flows.{seen[slug]}), not an existing one',
                                     "name an existing Authentik flow, e.g. the default \"default-user-settings-flow\""))
+    problems += [Problem(file, where(*path), f"holds {marker!r}, which cdktf reads as one of its own tokens "
+                                             "(it has no escape for it): synth would fail",
+                         f"leave {marker!r} out of this text")
+                 for path, text in _texts(settings) for marker in _CDKTF_MARKERS if marker in text]
     return problems
+
+
+# cdktf's token markers (its tokens/private/encoding: string and list tokens), also found
+# inside Terraform's escape `$${`: settings strings are the stack's only text from the PR.
+_CDKTF_MARKERS = ("${TfToken[", "#{TfToken[")
+
+
+def _texts(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif dataclasses.is_dataclass(value):
+        for f in dataclasses.fields(value):
+            yield from _texts(getattr(value, f.name), path + (f.name,))
+    elif isinstance(value, tuple):
+        for i, item in enumerate(value):
+            yield from _texts(item, path + (i,))
 
 
 # Names reserved for examples (RFC 2606, RFC 6761): a brand for such a host matches no real
