@@ -217,6 +217,19 @@ def test_a_user_may_not_take_the_service_accounts_name(tmp_path: Path) -> None:
     assert "users.NetBird-IdP-Manager" in result.stderr and "service account" in result.stderr
 
 
+@pytest.mark.parametrize("name", ["netbırd-idp-manager",  # dotless ı: PostgreSQL's UPPER makes it I
+                                  "nеtbird-idp-manager"])  # Cyrillic е: another account that looks like it
+def test_a_user_may_not_take_a_spelling_of_the_service_accounts_name(tmp_path: Path, name: str) -> None:
+    """The service account is a superuser; a username Authentik's case-insensitive login takes
+    for it, or one a reviewer reads as it, is refused as it is between two users (it passed:
+    the check compared casefold() alone)."""
+    users = copy.deepcopy(USERS)
+    users["users"][name] = {"name": "X", "email": "x@example.org", "groups": ["admins"]}
+    result, _ = synth(tmp_path / "p", settings_doc("idp_manager"), users)
+    assert result.returncode == 1, result.stdout
+    assert f'users["{name}"]' in result.stderr and "NetBird IdP manager's service account" in result.stderr
+
+
 def test_the_marker_is_a_boolean(tmp_path: Path) -> None:
     users = copy.deepcopy(USERS)
     users["groups"]["admins"] = {"netbird": "yes"}
