@@ -108,7 +108,7 @@ LIVE = {
     "users": [
         {"pk": 7, "username": "akadmin", "name": "authentik Default Admin", "email": "root@localhost",
          "is_superuser": True, "is_active": True, "path": "users"},
-        {"pk": 42, "username": "bob", "name": "Bob (by hand)", "email": "bob@old.example.org",
+        {"pk": 42, "username": "bob", "name": "Bob (by hand)", "email": "Bob@Example.org",
          "is_superuser": False, "is_active": True, "path": "users"},
         {"pk": 43, "username": "carol", "name": "Carol", "email": "carol@example.org",
          "is_superuser": True, "is_active": True, "path": "users"},
@@ -152,8 +152,8 @@ def test_terraform_plans_adoption_as_import_not_create(project: Path, capsys: py
     bob, dev = changes['authentik_user.users["bob"]'], changes['authentik_group.groups["dev"]']
     assert bob["importing"] == {"id": "42"} and bob["actions"] == ["update"]
     # Started from the live account: the plan shows only what users.json changes.
-    assert bob["before"]["username"] == "bob" and bob["before"]["email"] == "bob@old.example.org"
-    assert bob["after"]["email"] == "bob@example.org"
+    assert bob["before"]["username"] == "bob" and bob["before"]["name"] == "Bob (by hand)"
+    assert bob["after"]["name"] == "Bob" and bob["after"]["email"] == "bob@example.org"
     # The live group already is what users.json says: imported, nothing to change.
     assert dev["importing"] == {"id": GROUP_UUID.lower()} and dev["actions"] == ["no-op"]
     assert dev["after"]["is_superuser"] is False and dev["after"]["name"] == "dev"
@@ -180,9 +180,15 @@ HOSTILE = [
     ("users", "mallory", 7, [
         'adopts the Authentik account 7 as "mallory", but that account\'s username is "akadmin"',
         'adopts the Authentik account 7 as "mallory", but that is "akadmin", an account Authentik creates',
+        'adopts the Authentik account 7 as "mallory", but that account\'s email is "root@localhost"',
         'adopts the Authentik account 7 as "mallory", but that account has superuser rights']),
     # Someone else's account under a new name.
-    ("users", "eve", 44, ['adopts the Authentik account 44 as "eve", but that account\'s username is "dave"']),
+    ("users", "eve", 44, ['adopts the Authentik account 44 as "eve", but that account\'s username is "dave"',
+                          'adopts the Authentik account 44 as "eve", but that account\'s email is "dave@example.org"']),
+    # Someone's account under their own name, with the PR author's email: its recovery and
+    # set-up links would go to them (an account without a passkey or TOTP device is theirs).
+    ("users", "dave", 44, ['adopts the Authentik account 44 as "dave", but that account\'s email is '
+                           '"dave@example.org", not "dave@evil.example": adopting it would send its recovery']),
     # An admin adopted as an ordinary user: the apply would revoke their rights.
     ("users", "carol", 43, ['adopts the Authentik account 43 as "carol", but that account has superuser rights']),
 ]
@@ -198,7 +204,8 @@ def test_hostile_adoption_makes_the_plan_fail(project: Path, capsys: pytest.Capt
     doc = read_json(project / "users.json")
     doc["groups"] = {"admins": {}, "dev": {}, "ops-root": {}}
     if section == "users":
-        doc["users"][name] = {"name": name.title(), "email": f"{name}@example.org", "authentik_id": authentik_id}
+        email = "dave@evil.example" if name == "dave" else f"{name}@example.org"
+        doc["users"][name] = {"name": name.title(), "email": email, "authentik_id": authentik_id}
     else:
         doc["groups"][name] = {"authentik_id": authentik_id}
     write_json(project / "users.json", doc)

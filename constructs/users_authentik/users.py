@@ -5,8 +5,9 @@ never change for an existing user (tests/test_addresses.py guards it).
 
 An account adopted with `authentik_id` is first read from the live Authentik
 (`data.authentik_user.adopted`): the plan fails, before anything is imported or changed,
-unless the account has the entry's username, is not one of Authentik's own (akadmin, the
-break-glass admin), and keeps any superuser rights it has (`is_admin: true`).
+unless the account has the entry's username and email (compared ignoring case), is not one
+of Authentik's own (akadmin, the break-glass admin), and keeps any superuser rights it has
+(`is_admin: true`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class Users(Construct):
     def __init__(self, scope: Construct, id: str, *, groups: Groups):
         super().__init__(scope, id)
         is_admin = model.each_value(model.User, "is_admin")
+        email = model.each_value(model.User, "email")
         member_of = f"[for g in {model.each_value(model.User, 'groups')} : {groups.id_of('g')}]"
         superuser = f"{is_admin} ? [{groups.superusers.address}.id] : []"
         self.adopted = DataUser(self, "adopted", DataUserConfig(pk="${each.value}"),
@@ -47,6 +49,13 @@ class Users(Construct):
                                       f'&& !startswith({username}, "ak-")'),
                          claim + f", but that is {shown(live + '.username')}, an account Authentik creates and "
                          "manages itself (akadmin is the break-glass admin). Remove its authentik_id."),
+            # Recovery and set-up links go to the account's email: an adoption that changed it
+            # would hand the account (and whatever it may use) to whoever reads the new address,
+            # while diff shows only the entry's. A new email is a later change, which diff shows.
+            Precondition(when_adopted("adopted_users", f'lower(try({live}.email, "")) == lower({email})'),
+                         claim + f", but that account's email is {shown(live + '.email')}, not "
+                         f"{shown(email)}: adopting it would send its recovery and set-up links to "
+                         "another address. Write the account's own email; change it in a later change."),
             Precondition(when_adopted("adopted_users", f"{live}.is_superuser != true || {is_admin}"),
                          claim + ', but that account has superuser rights in Authentik and the entry '
                          'does not set "is_admin": true, so adopting it would take them away. Set '
