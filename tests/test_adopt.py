@@ -107,13 +107,15 @@ OTHER_ADMINS_UUID = "0b6f1c9e-2222-4a2b-9c3d-5e6f7a8b9c0d"
 LIVE = {
     "users": [
         {"pk": 7, "username": "akadmin", "name": "authentik Default Admin", "email": "root@localhost",
-         "is_superuser": True, "is_active": True, "path": "users"},
+         "is_superuser": True, "is_active": True, "path": "users", "type": "internal"},
         {"pk": 42, "username": "bob", "name": "Bob (by hand)", "email": "Bob@Example.org",
-         "is_superuser": False, "is_active": True, "path": "users"},
+         "is_superuser": False, "is_active": True, "path": "users", "type": "internal"},
         {"pk": 43, "username": "carol", "name": "Carol", "email": "carol@example.org",
-         "is_superuser": True, "is_active": True, "path": "users"},
+         "is_superuser": True, "is_active": True, "path": "users", "type": "internal"},
         {"pk": 44, "username": "dave", "name": "Dave", "email": "dave@example.org",
-         "is_superuser": False, "is_active": True, "path": "users"},
+         "is_superuser": False, "is_active": True, "path": "users", "type": "internal"},
+        {"pk": 45, "username": "backup-bot", "name": "Backup", "email": "backup-bot@example.org",
+         "is_superuser": False, "is_active": True, "path": "services", "type": "service_account"},
     ],
     "groups": [
         {"pk": SUPERUSERS_UUID, "name": "authentik Admins", "is_superuser": True, "attributes": "{}"},
@@ -189,6 +191,10 @@ HOSTILE = [
     # set-up links would go to them (an account without a passkey or TOTP device is theirs).
     ("users", "dave", 44, ['adopts the Authentik account 44 as "dave", but that account\'s email is '
                            '"dave@example.org", not "dave@evil.example": adopting it would send its recovery']),
+    # A service account under its own name and email: the apply would make it internal, an
+    # account that signs in through the flows with the service's rights and tokens.
+    ("users", "backup-bot", 45, ['adopts the Authentik account 45 as "backup-bot", but that is a '
+                                 '"service_account" account, not a person\'s (internal) one']),
     # An admin adopted as an ordinary user: the apply would revoke their rights.
     ("users", "carol", 43, ['adopts the Authentik account 43 as "carol", but that account has superuser rights']),
 ]

@@ -167,8 +167,22 @@ def test_a_merge_that_removes_too_many_people_fails_the_guard(repo: Path) -> Non
     assert synth.returncode == 0, synth.stdout + synth.stderr  # generated/ is in step with users.json
     guard, summary = run_step(repo, "guard")
     assert guard.returncode == 1
-    assert "removes 4 of the 10 users at origin/main" in guard.stderr
+    assert "removes 4 of the 10 users at refs/remotes/origin/main" in guard.stderr
     assert "user4" in summary  # the summary still shows what the change does
+
+
+def test_a_tag_named_like_the_base_branch_does_not_move_the_guards_base(repo: Path) -> None:
+    # Whoever may push a tag could name it origin/main (checkout fetches every tag) and point
+    # it at the pull request itself, so the change is compared with itself.
+    document = people(10)
+    for name in ("user1", "user2", "user3", "user4"):
+        del document["users"][name]
+    commit(repo, document, regenerate=True)
+    git(repo, "tag", "origin/main", "HEAD")
+    guard, summary = run_step(repo, "guard")
+    assert guard.returncode == 1, guard.stdout + guard.stderr
+    assert "removes 4 of the 10 users at refs/remotes/origin/main" in guard.stderr, guard.stderr
+    assert "user4" in summary
 
 
 def test_a_forged_stack_hash_fails(repo: Path) -> None:

@@ -323,5 +323,5 @@ def test_ci_refuses_a_mass_removal_against_the_base(origin: Path, command: Path,
     assert synth.returncode == 0, synth.stdout + synth.stderr  # in step; the guard against HEAD sees no removal
     guard, summary = run_action_step(pr, "guard", command)
     assert guard.returncode == 1
-    assert "removes 5 of the 10 users at origin/main" in guard.stderr
+    assert "removes 5 of the 10 users at refs/remotes/origin/main" in guard.stderr
     assert "user4" in summary

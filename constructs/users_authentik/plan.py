@@ -239,7 +239,7 @@ def assumed_directory(base: Roster, head: Roster, settings: Settings) -> dict[st
     superusers = str(uuid.uuid5(uuid.NAMESPACE_URL, "users-authentik:" + settings.users.superuser_group))
     return {
         "users": [{"pk": pk, "username": u.username, "name": u.name, "email": u.email, "is_active": u.active,
-                   "is_superuser": u.is_admin, "path": u.path} for pk, u in sorted(users.items())],
+                   "is_superuser": u.is_admin, "path": u.path, "type": "internal"} for pk, u in sorted(users.items())],
         "groups": [{"pk": superusers, "name": settings.users.superuser_group, "is_superuser": True,
                     "attributes": "{}"}]
         + [{"pk": pk, "name": g.name, "is_superuser": False, "attributes": g.attributes}

@@ -5,9 +5,9 @@ never change for an existing user (tests/test_addresses.py guards it).
 
 An account adopted with `authentik_id` is first read from the live Authentik
 (`data.authentik_user.adopted`): the plan fails, before anything is imported or changed,
-unless the account has the entry's username and email (compared ignoring case), is not one
-of Authentik's own (akadmin, the break-glass admin), and keeps any superuser rights it has
-(`is_admin: true`).
+unless the account has the entry's username and email (compared ignoring case), is a
+person's (`type` internal, not a service account), is not one of Authentik's own (akadmin,
+the break-glass admin), and keeps any superuser rights it has (`is_admin: true`).
 """
 
 from __future__ import annotations
@@ -49,6 +49,11 @@ class Users(Construct):
                                       f'&& !startswith({username}, "ak-")'),
                          claim + f", but that is {shown(live + '.username')}, an account Authentik creates and "
                          "manages itself (akadmin is the break-glass admin). Remove its authentik_id."),
+            # A service account (an outpost's, an integration's, NetBird's IdP manager) made a
+            # person's account would sign in through the flows with its own rights and tokens.
+            Precondition(when_adopted("adopted_users", f'try({live}.type, "") == "internal"'),
+                         claim + f", but that is a {shown(live + '.type')} account, not a person's (internal) "
+                         "one: adopting it would turn it into an account that signs in. Remove its authentik_id."),
             # Recovery and set-up links go to the account's email: an adoption that changed it
             # would hand the account (and whatever it may use) to whoever reads the new address,
             # while diff shows only the entry's. A new email is a later change, which diff shows.
