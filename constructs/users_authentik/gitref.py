@@ -3,9 +3,9 @@ and settings.json, for `main.py diff` and the removal guard) and plan.py (genera
 
 Git runs with the project root as working directory, so the project may live in a sub-folder
 of a repository: names are relative to the project root, as git reads paths given to it and
-lists them back. Each question is one git process where one can answer it (a hook run
-pays ~5 ms a process): a ref and whether there is a repository at all, the blobs of several
-files (`cat-file --batch`), which upstreams exist (`for-each-ref`).
+lists them back. Each question is one git process where one can answer it (every hook run
+pays for each process: bench/README.md): a ref and whether there is a repository at all, the
+blobs of several files (`cat-file --batch`), which upstreams exist (`for-each-ref`).
 """
 
 from __future__ import annotations

@@ -91,11 +91,12 @@ def _walk(data: Any):
 #   (groups.<name>.attributes), never by a key's name: a user named "attributes" is a user.
 # Deep nesting is refused too: every later step (the schema check, synth) walks the tree.
 # The walk only runs when the text could hold such a string (DEL or C1 raw, or an escape
-# other than \" \\ \/) or is deep: a search over 3 MB takes a few ms, the walk ~150.
+# other than \" \\ \/) or is deep: searching the text is far cheaper than walking the tree
+# (bench/README.md, "Figures behind choices in the code").
 _ESCAPE = re.compile(r'\\[^"\\/]')
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-# DEL and C1 may be raw in a JSON string (C0 may not); 33 substring searches are ~20 times
-# faster than one character-class search of a non-ASCII text.
+# DEL and C1 may be raw in a JSON string (C0 may not); substring searches for the 33 of them
+# beat one character-class search of a non-ASCII text (bench/README.md).
 _RAW_CONTROLS = tuple(map(chr, range(0x7f, 0xa0)))
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 MAX_DEPTH = 32  # users.json is 4 deep; group attributes get the rest
@@ -142,7 +143,7 @@ def _text_problems(file: str, path: tuple[str | int, ...], text: str, what: str,
 
 
 def _shallow(data: Any) -> bool:
-    """No container deeper than MAX_DEPTH (a loop over containers only: ~5 ms at 10,000 users)."""
+    """No container deeper than MAX_DEPTH (a loop over containers only: cheap enough to run on every file)."""
     level = [data]
     for _ in range(MAX_DEPTH):
         deeper = []
