@@ -17,10 +17,7 @@ from pathlib import Path
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
 ROOT = Path.cwd()
 
-try:
-    from users_authentik.loading import Paths, load  # noqa: E402
-except ImportError:  # a --source checkout from before loading.py
-    from users_authentik.cli import Paths, load  # noqa: E402
+from users_authentik.loading import read_folder, validate  # noqa: E402
 from users_authentik.report import format_problems  # noqa: E402
 
 OUTDIR = ROOT / "generated-naive"
@@ -37,10 +34,11 @@ def logical_id(prefix: str, name: str, taken: set[str]) -> str:
 
 
 def main() -> int:
-    roster, settings, problems = load(Paths(ROOT))
-    if problems:
-        sys.stderr.write(format_problems(problems))
+    loaded = validate(read_folder(ROOT))
+    if loaded.problems:
+        sys.stderr.write(format_problems(list(loaded.problems)))
         return 1
+    roster, settings = loaded.roster, loaded.settings
 
     from users_authentik.binding import DataGroup, DataGroupConfig, Group, GroupConfig, User, UserConfig
     from users_authentik.cdk import App, AuthentikProvider, TerraformStack

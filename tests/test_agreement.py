@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.helpers import read_json, write_json
 from tests.test_plan import ALICE, BOB, make_repo
 from users_authentik import addressing, changes, plan
-from users_authentik.loading import Paths, load
+from users_authentik.loading import read_folder, validate
 from users_authentik.revision import load_revision
 
 
@@ -22,8 +22,9 @@ def test_guard_and_terraform_plan_agree_on_destroyed_accounts(tmp_path: Path, te
     doc["users"]["dave"] = dict(BOB, email="dave@example.org")  # one onboarded
     write_json(repo / "users.json", doc)
 
-    head, settings, problems = load(Paths(repo))
-    assert problems == []
+    loaded = validate(read_folder(repo))
+    assert loaded.problems == ()
+    head, settings = loaded.roster, loaded.settings
     revision = load_revision(repo, "HEAD")
     base, base_problems = revision.roster, revision.problems
     assert base_problems == []

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from tests.helpers import ROOT, copy_project, write_json
-from users_authentik.loading import Paths, load
+from users_authentik.loading import read_folder, validate
 from users_authentik.module_dir import write as write_module
 from users_authentik import synth
 from users_authentik.synth import MODULE_FILES, ROWS_FILE, STACK_FILE, render_rows
@@ -72,9 +72,9 @@ def regenerate_rows(root: Path) -> None:
     """users.tf.json for root's users.json, in-process: cdk.tf.json does not depend on
     users.json, and skipping cdktf here keeps these tests quick. Without the removal guard
     (which needs git): catching a bad change is CI's job here."""
-    roster, settings, problems = load(Paths(root))
-    assert not problems, problems
-    write_module(root / "generated", {ROWS_FILE: render_rows(roster)}, MODULE_FILES)
+    loaded = validate(read_folder(root))
+    assert not loaded.problems, loaded.problems
+    write_module(root / "generated", {ROWS_FILE: render_rows(loaded.roster)}, MODULE_FILES)
 
 
 @pytest.fixture(scope="module")
@@ -193,8 +193,9 @@ def test_a_forged_stack_hash_fails(repo: Path) -> None:
     forged = stack.read_text(encoding="utf-8").replace('"source": "goauthentik/authentik"',
                                                        '"source": "evil/authentik"')
     assert forged != stack.read_text(encoding="utf-8")
-    _, settings, problems = load(Paths(repo))
-    assert not problems
+    loaded = validate(read_folder(repo))
+    assert not loaded.problems
+    settings = loaded.settings
     found = synth._SEAL.match(forged)
     unsealed = forged[:found.start(1)] + "0" * 64 + forged[found.end(1):]
     stack.write_text(forged[:found.start(1)] + synth._seal(synth.stack_inputs(settings), unsealed)

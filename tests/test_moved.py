@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import read_json, run_main, write_json
 from users_authentik import addressing, synth
-from users_authentik.loading import Paths, load
+from users_authentik.loading import read_folder, validate
 
 
 def test_a_move_keeps_every_account(project: Path, terraform_run, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -34,9 +34,9 @@ def test_a_move_keeps_every_account(project: Path, terraform_run, monkeypatch: p
     # Today's module says where they went.
     monkeypatch.setattr(addressing, "MOVES", (addressing.Move(
         "authentik_user.people", addressing.USER_RESOURCE, "renamed to match the docs"),))
-    roster, _settings, problems = load(Paths(project))
-    assert problems == []
-    (generated / "users.tf.json").write_text(synth.render_rows(roster))
+    loaded = validate(read_folder(project))
+    assert loaded.problems == ()
+    (generated / "users.tf.json").write_text(synth.render_rows(loaded.roster))
     run.use_module(generated)
     changes = {rc["address"]: rc for rc in run.plan()["resource_changes"] if rc["type"] == "authentik_user"}
 

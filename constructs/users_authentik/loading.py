@@ -25,23 +25,6 @@ FILES = (USERS, SETTINGS)
 
 
 @dataclass(frozen=True)
-class Paths:
-    root: Path
-
-    @property
-    def users(self) -> Path:
-        return self.root / USERS
-
-    @property
-    def settings(self) -> Path:
-        return self.root / SETTINGS
-
-    @property
-    def generated(self) -> Path:
-        return self.root / "generated"
-
-
-@dataclass(frozen=True)
 class Sources:
     """users.json and settings.json as bytes, not yet parsed. A file absent is left out of
     `files`; one that is there but may not be read (a symbolic link, a folder) is in
@@ -167,13 +150,6 @@ def validate(sources: Sources, settings: LoadedSettings | None = None) -> Loaded
     return Loaded(build_roster(parsed.document, settings), settings, (), parsed.document, sources)
 
 
-def load(paths: Paths) -> tuple[Roster | None, Settings | None, list[Problem]]:
-    """users.json + settings.json in a folder -> (model, settings, []) or (None, None, every
-    problem in both files): for scripts (bench/, init's check of what it writes)."""
-    loaded = validate(read_folder(paths.root))
-    return loaded.roster, loaded.settings, list(loaded.problems)
-
-
 def build_unchecked(sources: Sources) -> tuple[Roster, Settings] | None:
     """The model (and settings) of files that passed validate() when they were committed,
     built without checking them again (the removal guard, on every synth); None if it cannot
@@ -188,9 +164,5 @@ def build_unchecked(sources: Sources) -> tuple[Roster, Settings] | None:
         # Not the model's shape. validate() then says why, and should the file pass its
         # checks, builds it again and raises: a bug in build_roster is not hidden here.
         return None
-    return (roster, parsed.settings) if _typed(roster) else None
-
-
-def _typed(roster: Roster) -> bool:
-    # What readers of the model rely on: each field of its declared type (model.well_typed).
-    return well_typed(roster)
+    # What readers of the model rely on: each field of its declared type.
+    return (roster, parsed.settings) if well_typed(roster) else None
