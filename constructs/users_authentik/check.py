@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 from functools import lru_cache
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .problems import Problem, where
 from .schema_check import check_schema
@@ -39,8 +39,8 @@ def check_users(data: Any, settings: Settings, file: str) -> list[Problem]:
     spellings = {name: keys(name) for name in users}  # each username folded and skeletonized once
     problems += _reserved(spellings, file)
     problems += _case_clashes(spellings, file)
-    for check in (_duplicate_emails, _lockout):
-        problems += check(users, file)
+    problems += duplicate_emails(users, file)
+    problems += _lockout(users, file)
     problems += _invisible(users, declared, file)
     problems += _group_clashes(users, declared, settings.users.superuser_group, file)
     problems += _allowed_but_present(data.get("offboarding"), users, file)
@@ -98,34 +98,41 @@ def _case_clashes(spellings: dict[str, tuple[str, str]], file: str) -> list[Prob
                     file, spellings.__getitem__)
 
 
-def _duplicate_emails(users: dict[str, dict], file: str) -> list[Problem]:
-    return duplicate_emails(users, file)
-
-
 def duplicate_emails(users: dict[str, dict], file: str, known: frozenset[str] = frozenset()) -> list[Problem]:
     """Two entries with one email: the problem is on the one just added, i.e. not in `known`
     (the usernames at the base; guard.py passes them), else on the later one in the file."""
     order = [n for n in users if n in known] + [n for n in users if n not in known]
     emails = {name: users[name]["email"] for name in order if isinstance(users[name].get("email"), str)}
-    first: dict[str, str] = {}
-    look: dict[str, str] = {}
     problems = []
-    for name, email in emails.items():
-        key, skeleton = keys(email.strip())
-        other = first.setdefault(key, name)
-        if other != name:
+    for name, other, folded in _earlier_alike((name, keys(email.strip())) for name, email in emails.items()):
+        email = emails[name]
+        if folded:
             problems.append(Problem(file, where("users", name, "email"),
                                     f'"{email}" is already the email of user "{other}" '
                                     "(emails are compared ignoring case and Unicode form)",
                                     "give each person their own email address"))
-            continue
-        other = look.setdefault(skeleton, name)
-        if other != name:
+        else:
             problems.append(Problem(file, where("users", name, "email"),
                                     f'"{email}" looks like "{emails[other]}", the email of user "{other}"'
                                     + _letters(email, emails[other]),
                                     "give each person their own email address, in plain letters"))
     return problems
+
+
+def _earlier_alike(spelled: Iterable[tuple[str, tuple[str, str]]]) -> Iterator[tuple[str, str, bool]]:
+    """(name, the earlier name, folded) for each name whose text is equal to an earlier one's
+    to Authentik (its text.fold; folded) or else to the eye (its text.skeleton), the earlier
+    one winning. spelled: (name, (fold, skeleton) of its text), in order."""
+    first: dict[str, str] = {}
+    look: dict[str, str] = {}
+    for name, (key, skeleton) in spelled:
+        other = first.setdefault(key, name)
+        if other != name:
+            yield name, other, True
+            continue
+        other = look.setdefault(skeleton, name)
+        if other != name:
+            yield name, other, False
 
 
 def reblame_emails(problems: list[Problem], data: Any, file: str, known: frozenset[str]) -> list[Problem]:
@@ -144,21 +151,10 @@ def _clashes(names: list[str], locate: Callable[[str], str], kind: str, same: st
              file: str, spell: Callable[[str], tuple[str, str]] = keys) -> list[Problem]:
     """Names equal to Authentik (text.fold) or to the eye (text.skeleton) to an earlier one;
     spell gives a name's (fold, skeleton): text.keys, or keys computed already."""
-    first: dict[str, str] = {}
-    look: dict[str, str] = {}
-    problems = []
-    for name in names:
-        key, skeleton = spell(name)
-        other = first.setdefault(key, name)
-        if other != name:
-            problems.append(Problem(file, locate(name), f'differs from {kind} "{other}" only in upper/lower '
-                                                        f"case or Unicode form; {same}", fix))
-            continue
-        other = look.setdefault(skeleton, name)
-        if other != name:
-            problems.append(Problem(file, locate(name), f'looks like {kind} "{other}"{_letters(name, other)}; '
-                                                        "a reader cannot tell them apart", fix))
-    return problems
+    return [Problem(file, locate(name), f'differs from {kind} "{other}" only in upper/lower case or Unicode form; {same}'
+                    if folded else f'looks like {kind} "{other}"{_letters(name, other)}; a reader cannot tell them apart',
+                    fix)
+            for name, other, folded in _earlier_alike((name, spell(name)) for name in names)]
 
 
 def _letters(name: str, other: str) -> str:
@@ -315,9 +311,9 @@ def _group_clashes(users: dict[str, dict], declared: dict | None, superuser_grou
                     names.setdefault(g, where("users", user, "groups", i))
     # The superuser group first: a group that looks like it would pass for it in a review.
     ordered = [superuser_group] + sorted(g for g in names if g != superuser_group)
-    return [p for p in _clashes(ordered, lambda g: names.get(g, ""), "group",
-                                "NetBird and a reader would take both for one group",
-                                "use one name per group, written the same way everywhere", file)]
+    return _clashes(ordered, lambda g: names.get(g, ""), "group",
+                    "NetBird and a reader would take both for one group",
+                    "use one name per group, written the same way everywhere", file)
 
 
 def _netbird(spellings: dict[str, tuple[str, str]], declared: dict, settings: Settings, file: str,
