@@ -52,7 +52,6 @@ from users_authentik.standin.workload import users_document, with_one_more_user
 
 SIZES = (1000, 2000, 5000, 10000)
 CASES = ("module", "shape", "bare")
-STEPS = ("apply", "noop", "plus_one")
 README = BENCH / "README.md"
 RAW = BENCH / "results" / "engine.json"
 BEGIN, END = "<!-- engine:results:begin -->", "<!-- engine:results:end -->"

@@ -67,16 +67,16 @@ def module_files(directory: Path) -> list[Path]:
     )
 
 
-def resource_actions(plan: Mapping[str, Any], *, include_noop: bool = False) -> dict[str, list[str]]:
+def resource_actions(plan: Mapping[str, Any]) -> dict[str, list[str]]:
     """{address: actions} from a `show -json` plan, e.g. {"authentik_user.u[\"a\"]": ["create"]}.
 
-    No-op entries (and data sources read during planning, which never appear) are left out unless
-    include_noop is set, so an empty dict means "no changes".
+    No-op entries (and data sources read during planning, which never appear) are left out, so
+    an empty dict means "no changes".
     """
     return {
         rc["address"]: list(rc["change"]["actions"])
         for rc in plan.get("resource_changes", [])
-        if include_noop or rc["change"]["actions"] != ["no-op"]
+        if rc["change"]["actions"] != ["no-op"]
     }
 
 
