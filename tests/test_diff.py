@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.gitrepo import git, git_project, isolate_git, user
+from tests.gitrepo import git, git_project, user
 from tests.helpers import copy_project, read_json, run_main, tree_digest, write_json
 from users_authentik.cli import main
 
@@ -136,9 +136,7 @@ removes 2 of 7 users; up to 3 without an override: OK
 """
 
 
-@pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    isolate_git(monkeypatch)
+pytestmark = pytest.mark.usefixtures("isolated_git")
 
 
 @pytest.fixture

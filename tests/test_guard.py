@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.gitrepo import git, git_project, isolate_git, user
+from tests.gitrepo import git, git_project, user
 from tests.helpers import read_json, run_main, tree_digest, write_json
 from users_authentik.changes import compare, planned_user_destroys
 from users_authentik.cli import main
@@ -27,9 +27,7 @@ def directory(n: int) -> dict[str, Any]:
     return {"users": users}
 
 
-@pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    isolate_git(monkeypatch)
+pytestmark = pytest.mark.usefixtures("isolated_git")
 
 
 def repo_with(tmp_path: Path, n: int) -> Path:

@@ -12,14 +12,12 @@ from typing import Any
 
 import pytest
 
-from tests.gitrepo import git, git_project, isolate_git, user
+from tests.gitrepo import git, git_project, user
 from tests.helpers import module, read_json, run_main, write_json
 from users_authentik.cli import main
 
 
-@pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    isolate_git(monkeypatch)
+pytestmark = pytest.mark.usefixtures("isolated_git")
 
 
 def team() -> dict[str, Any]:
