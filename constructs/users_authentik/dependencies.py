@@ -13,7 +13,7 @@ import sys
 # import name -> the requirements.txt package that provides it
 CHECKS = {"fastjsonschema": "fastjsonschema", "jsonschema": "jsonschema", "icu": "pyicu-wheels"}
 STACK = {"jsii": "jsii", "constructs": "constructs", "cdktf": "cdktf"}  # only to synthesize cdk.tf.json
-# synth needs STACK only when cdk.tf.json is rebuilt (cli.py reports it then); plan always renders it.
+# synth needs STACK only when cdk.tf.json is rebuilt (pipeline.py reports it then); plan always renders it.
 NEEDS = {"check": CHECKS, "diff": CHECKS, "synth": CHECKS, "plan": {**CHECKS, **STACK}}
 HINT = ("run `make setup` (it sets up .venv), then `.venv/bin/python main.py`; "
         "or `pip install -r requirements.txt` for this python")
