@@ -1,6 +1,7 @@
 """Groups: one authentik_group per group, addressed `authentik_group.groups["<name>"]`.
 
-Group names are the names NetBird receives in the `groups` claim, so they are used as is.
+Group names are used as is: they are the names NetBird shows (an application entitlement per
+group marked "netbird", netbird.py; or the `groups` claim without settings.json's netbird).
 The rows come from `local.groups` (users.tf.json); see synth.py for why.
 
 A group adopted with `authentik_id` is first read from the live Authentik

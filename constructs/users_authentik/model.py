@@ -225,7 +225,7 @@ def each_value(cls: Entity, name: str) -> str:
 
 def attributes(cls: Entity) -> dict[str, str]:
     """Provider attribute -> `${each.value.<row key>}`, for each field that sets one."""
-    return {k.attribute: f"${{each.value.{k.row}}}" for _, k in declared(cls) if k.attribute is not None}
+    return {k.attribute: f"${{{each_value(cls, name)}}}" for name, k in declared(cls) if k.attribute is not None}
 
 
 def diff_fields(cls: Entity) -> tuple[str, ...]:
