@@ -1,4 +1,4 @@
-"""How many git processes a hook run starts (each costs a fork and exec, ~5 ms here), and
+"""How many git processes a hook run starts (each costs a fork and exec: bench/README.md), and
 that the answers they were merged into are still right: the files at the base read by one
 `cat-file --batch`, the upstreams by one `for-each-ref`."""
 
