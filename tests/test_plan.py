@@ -79,6 +79,51 @@ def test_plan_names_the_create_and_the_destroy(tmp_path: Path, terraform_cli: st
     assert git(repo, "status", "--porcelain") == " M users.json\n"
 
 
+def test_on_a_branch_plan_shows_the_branchs_committed_change(tmp_path: Path, terraform_cli: str) -> None:
+    # A reviewer's checkout of a pull request (`gh pr checkout`): its change is committed, so
+    # a plan against HEAD would show nothing. The default base is diff's and the guard's.
+    repo = make_repo(tmp_path / "repo", {"alice": ALICE})
+    git(repo, "checkout", "-q", "-b", "pr")
+    doc = read_json(repo / "users.json")
+    del doc["users"]["alice"]
+    write_json(repo / "users.json", doc)
+    assert run_main(repo).returncode == 0
+    git(repo, "commit", "-q", "-am", "offboard alice")
+
+    result = run_main(repo, "plan")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "(merge-base with main)" in result.stdout.split("\n")[0]
+    assert 'authentik_user.users["alice"] will be destroyed' in result.stdout
+    assert '!!   authentik_user.users["alice"]\n' in result.stdout
+    assert "note: HEAD is detached" not in result.stderr
+
+
+def test_a_detached_head_ahead_of_main_is_said_by_diff_and_plan(tmp_path: Path, terraform_cli: str) -> None:
+    # `git checkout <the pull request's commit>`: HEAD is the base by default (as in CI, which
+    # names its base), so the change would look like none; both commands say how to see it.
+    repo = make_repo(tmp_path / "repo", {"alice": ALICE})
+    git(repo, "checkout", "-q", "-b", "pr")
+    doc = read_json(repo / "users.json")
+    doc["users"]["bob"] = BOB
+    write_json(repo / "users.json", doc)
+    assert run_main(repo).returncode == 0
+    git(repo, "commit", "-q", "-am", "onboard bob")
+    git(repo, "checkout", "-q", "--detach")
+    git(repo, "branch", "-q", "-D", "pr")
+
+    diff = run_main(repo, "diff")
+    assert diff.returncode == 0, diff.stderr
+    assert ("note: HEAD is detached, so diff compares the working tree with HEAD itself: the 1 commit HEAD has "
+            "beyond main are not shown. To review them: `diff --base main`") in diff.stderr
+    plan = run_main(repo, "plan")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert "`plan --base main`" in plan.stderr
+    assert "note: HEAD is detached" not in run_main(repo, "diff", "--base", "HEAD").stderr  # named: no note
+    git(repo, "checkout", "-q", "main")
+    assert "note: HEAD is detached" not in run_main(repo, "diff").stderr
+
+
 def test_plan_names_groups_and_previews_an_adoption(tmp_path: Path, terraform_cli: str) -> None:
     """A made-up group id is followed by its name, so an admin grant shows; a change that adopts
     an account and a group plans (the stand-in gets an assumed live Authentik) and says so; a

@@ -44,7 +44,6 @@ COMMANDS = {
              "(CLUSTERS/CLUSTER/apps/users-authentik), then print the next steps. Refuses to "
              "overwrite a file; --schemas only refreshes the schema copies in DIR."),
 }
-_HEAD = "HEAD"
 
 REBUILD_ENV = "USERS_AUTHENTIK_REBUILD"
 
@@ -83,8 +82,10 @@ def build_parser(prog: str = "users-authentik") -> argparse.ArgumentParser:
     sub["check"].add_argument("--format", choices=["text", "json", "github"], default="text",
                               help="output format: json for scripts, github: each problem as a GitHub "
                                    "annotation on its line of users.json (default: %(default)s)")
-    sub["plan"].add_argument("--base", metavar="REF", default=_HEAD,
-                             help="git revision whose generated/ is the applied state (default: %(default)s)")
+    sub["plan"].add_argument("--base", metavar="REF",
+                             help="git revision whose users.json and settings.json are the applied state "
+                                  "(default: as diff's, the merge-base of HEAD and origin/HEAD, origin/main or "
+                                  "main; HEAD itself on that branch)")
     init = sub["init"]
     init.add_argument("--cluster", metavar="NAME",
                       help="the cluster's directory name under CLUSTERS; required unless --schemas")

@@ -181,6 +181,22 @@ def merge_base(root: Path, head: str = "HEAD") -> tuple[str, str] | None:
     return None
 
 
+def ahead_of_upstream(root: Path) -> tuple[str, int] | None:
+    """(upstream name, commits of HEAD since its merge-base with it) when HEAD is detached and
+    has commits its upstream (the first UPSTREAMS entry that exists) lacks: a pull request
+    checked out by its commit, where "HEAD" as the base would hide the change."""
+    if run_git(root, "symbolic-ref", "-q", "HEAD").returncode != 1:  # 0: on a branch; other: no repository
+        return None
+    listed = run_git(root, "for-each-ref", "--format=%(refname)%00%(symref)", *UPSTREAMS)
+    exists = dict(line.partition("\0")[::2] for line in listed.stdout.decode("utf-8", "replace").splitlines())
+    upstream = next((ref for ref in UPSTREAMS if ref in exists), None)
+    if upstream is None:
+        return None
+    counted = run_git(root, "rev-list", "--count", f"{upstream}..HEAD")
+    ahead = int(counted.stdout or 0) if counted.returncode == 0 else 0
+    return (_short(exists[upstream] or upstream), ahead) if ahead else None
+
+
 def _short(ref: str) -> str:
     return ref.removeprefix("refs/remotes/").removeprefix("refs/heads/")
 

@@ -47,7 +47,7 @@ from .gitref import NotAFile, Unreadable, files_at
 from .model import Roster
 from .problems import Problem
 from .report import format_problems
-from .revision import EMPTY, NoRevision, Revision, load_revision, read_files, resolve_commit
+from .revision import EMPTY, NoRevision, Revision, default_base, detached_note, load_revision, read_files, resolve_commit
 from .settings import Settings
 
 CHECKOUT = Path(__file__).resolve().parents[2]  # the checkout this code runs from
@@ -274,11 +274,13 @@ def name_ids(text: str, plan: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def make_plan(root: Path, roster: Roster, settings: Settings, base: str = "HEAD") -> OfflinePlan:
+def make_plan(root: Path, roster: Roster, settings: Settings, base: str = "HEAD", label: str | None = None) -> OfflinePlan:
+    """label: how messages name base (revision.default_base's name for a merge-base)."""
     from .synth import ROWS_FILE, STACK_FILE, render, render_rows, render_stack
 
     commit = resolve_ref(root, base)
-    revision = base_revision(root, base, commit)
+    label = label or base
+    revision = base_revision(root, label, commit)
     binary = find_terraform()
     serve, harness = load_standin()
     files = render(roster, settings)
@@ -328,7 +330,7 @@ def make_plan(root: Path, roster: Roster, settings: Settings, base: str = "HEAD"
                  lambda: run.run("plan", "-input=false", "-no-color", "-out=tfplan"))
             text = step("show of the plan", lambda: run.run("show", "-no-color", "tfplan")).stdout
             plan = step("show -json of the plan", lambda: run.show_json("tfplan"))
-    return OfflinePlan(base, commit, [] if base_empty else sorted(base_rendered), name_ids(text, plan), plan,
+    return OfflinePlan(label, commit, [] if base_empty else sorted(base_rendered), name_ids(text, plan), plan,
                    summarize(plan), stale, base_differs, live)
 
 
@@ -380,12 +382,18 @@ def report(result: OfflinePlan, out: TextIO) -> None:
             out.write(f"!!   {address}\n")
 
 
-def main(root: Path, roster: Roster, settings: Settings, *, base: str = "HEAD",
+def main(root: Path, roster: Roster, settings: Settings, *, base: str | None = None,
          out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """base: --base; None plans against the base diff and the removal guard compare with
+    (revision.default_base: on a branch, its merge-base with the branch it merges into)."""
     out, err = out or sys.stdout, err or sys.stderr
+    ref, label = (base, base) if base else default_base(root)
+    note = detached_note(root, "plan") if ref == "HEAD" and not base else None
+    if note:
+        err.write(note)
     try:
         with _terminate_as_exit():
-            result = make_plan(root, roster, settings, base)
+            result = make_plan(root, roster, settings, ref, label)
     except NoRevision as missing:
         err.write(format_problems(missing.problems, "generated/ (plan writes nothing)"))
         return 1

@@ -16,7 +16,8 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from .gitref import Missing, NotAFile, Unreadable, ambiguous_refs, files_at, history, merge_base, resolve
+from .gitref import (Missing, NotAFile, Unreadable, ahead_of_upstream, ambiguous_refs, files_at, history, merge_base,
+                     resolve)
 from .loading import FILES, Loaded, Sources, build_unchecked, validate
 from .model import Roster
 from .problems import Problem
@@ -159,6 +160,19 @@ def default_base(root: Path) -> tuple[str, str]:
     if commit == resolve_commit_or_none(root, "HEAD"):
         return "HEAD", "HEAD"
     return commit, f"{commit[:12]} (merge-base with {upstream})"
+
+
+def detached_note(root: Path, command: str) -> str | None:
+    """A note for `diff` and `plan` without --base on a detached HEAD that is ahead of its
+    upstream (a reviewer's `git checkout <commit>`): the default base is then HEAD itself, so
+    only uncommitted changes would show, and a pull request would look like no change."""
+    found = ahead_of_upstream(root)
+    if found is None:
+        return None
+    upstream, ahead = found
+    commits = f"{ahead} commit{'s' if ahead != 1 else ''}"
+    return (f"note: HEAD is detached, so {command} compares the working tree with HEAD itself: the {commits} "
+            f"HEAD has beyond {upstream} are not shown. To review them: `{command} --base {upstream}`\n")
 
 
 def resolve_commit_or_none(root: Path, ref: str) -> str | None:
