@@ -382,7 +382,7 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None,
         lines += [f"> - **{_md(netbird_line(o))}**" if o.kind == NETBIRD_APPLICATION else
                   f"> - **{'granted to' if o.added else 'revoked from'}** `{_code(o.name)}` ({_md(netbird_line(o))})"
                   for o in changes.netbird_objects]
-        lines += [f"> - **{'granted to' if a.granted else 'revoked from'}** `{a.username}` ({_md(a.reason)})"
+        lines += [f"> - **{'granted to' if a.granted else 'revoked from'}** `{_code(a.username)}` ({_md(a.reason)})"
                   for a in changes.admin]
         lines.append("")
     lines += settings
@@ -399,11 +399,11 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None,
         lines.append("")
 
     def person(u: User) -> list[str]:
-        return [f"`{u.username}`", _md(u.name), _md(u.email)]
+        return [_user(u.username), _md(u.name), _md(u.email)]
 
     if changes.netbird:
         lines += ["#### NetBird access", ""]
-        lines += [f"- `{a.username}` **{'gains' if a.granted else 'loses'}** NetBird access ({_md(a.reason)})"
+        lines += [f"- `{_code(a.username)}` **{'gains' if a.granted else 'loses'}** NetBird access ({_md(a.reason)})"
                   for a in changes.netbird]
         lines.append("")
     warning = lost_devices(changes)
@@ -411,7 +411,7 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None,
         lines += ["> [!CAUTION]"] + [f"> **{_md(line.strip())}**" if i == 1 else f"> - {_md(line.strip())}"
                                       for i, line in enumerate(warning) if line] + [""]
     table("Renamed", ["Before", "After", "Name", "Email"],
-          [[f"`{b.username}`", f"`{h.username}`", _md(h.name), _md(h.email)] for b, h in changes.renamed],
+          [[_user(b.username), _user(h.username), _md(h.name), _md(h.email)] for b, h in changes.renamed],
           _sentence(RENAME_NOTE))
     table("Onboarded", ["User", "Name", "Email", "Groups", "Notes"],
           [person(u) + [_md(group_list(u.groups)), _md("; ".join(_notes(u)))] for u in changes.onboarded])
@@ -423,9 +423,9 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None,
     table("Suspended", ["User", "Name", "Email"], [person(u) for u in changes.suspended],
           f"{_sentence(SUSPEND_NOTE)}")
     table("Re-activated", ["User", "Name", "Email"], [person(u) for u in changes.reactivated])
-    rows = [[f"`{f.subject}`", f"`{f.field}`", f"{_md(_value(f.before))} → {_md(_value(f.after))}"]
+    rows = [[_user(f.subject), f"`{f.field}`", f"{_md(_value(f.before))} → {_md(_value(f.after))}"]
             for f in changes.fields]
-    rows += [[f"`{m.username}`", "`groups`", _md(_membership(m.added, m.removed))] for m in changes.memberships]
+    rows += [[_user(m.username), "`groups`", _md(_membership(m.added, m.removed))] for m in changes.memberships]
     table("Changed", ["User", "Field", "Change"], sorted(rows), count=len(changes.changed_users))
     typos = dict(changes.group_typos)
     groups = [[_md(group_name(g.name)), "created by this change", _md(_typo(typos.get(g.name)).strip(" ()"))]
@@ -439,22 +439,34 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None,
 
 
 _PLAIN_GROUP = re.compile(r"[\w.@+-]+")
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|~"})
+# & would start an entity (&commat; is an @ after rendering), $ GitHub's math.
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|~&$"})
 
 
-# GitHub links @team mentions and owner/repo#12 references after rendering the Markdown, so
-# a backslash does not stop them; an empty HTML comment after the sign does, and shows nothing.
-_REFERENCE = re.compile(r"(?<!\w)@(?=\w)|#(?=\w)")
+# What GitHub turns into a link with no Markdown around it: @team mentions and owner/repo#12
+# references (resolved after rendering, so a backslash does not stop them), and GFM's
+# autolinks of bare URLs (scheme://, www.) and emails (also mailto:, xmpp:), so a display
+# name "reset at https://evil.example" is a phishing link in the job summary. An empty HTML
+# comment after the sign splits the text GitHub scans, and shows nothing.
+_LINKED = re.compile(r"@|#(?=\w)|:(?=/)|(?i:www)(?=\.)")
 
 
 def _md(text: str) -> str:
-    """Plain text inside a table cell: no Markdown or HTML gets through, no line breaks, and
-    it mentions nobody."""
-    return _REFERENCE.sub(lambda m: m.group() + "<!-- -->", _flat(text).translate(_MD_SPECIAL))
+    """Plain text inside a table cell: no Markdown or HTML gets through, no line breaks, it
+    mentions nobody and links nowhere."""
+    return _LINKED.sub(lambda m: m.group() + "<!-- -->", _flat(text).translate(_MD_SPECIAL))
 
 
 def _code(text: str) -> str:
-    return text.replace("`", "'")
+    """Text for a code span (no Markdown, links or mentions inside one): a backtick would end
+    it, a line break the line. A committed base is read without its checks, so even its
+    usernames may hold either (`x` ![img](https://...) ``)."""
+    return _flat(text).replace("`", "'")
+
+
+def _user(name: str) -> str:
+    """A username as code in a table cell, where | ends the cell even inside code (GFM)."""
+    return "`" + _code(name).replace("|", "\\|") + "`"
 
 
 def _sentence(text: str) -> str:

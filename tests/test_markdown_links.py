@@ -1,0 +1,100 @@
+"""`diff --format markdown` goes into a pull request comment or the CI job summary: the text a
+pull request writes (display names, emails, group names, attribute values, settings) must
+come out as text there, never as a link, an image, an entity, math or a mention. A bare
+https:// or www. URL and an email are links in GitHub Flavored Markdown without any syntax
+around them (its autolink extension), so a display name "reset at https://evil.example"
+was a phishing link in the job summary.
+
+The spec's patterns are asserted on the output; with cmarkgfm (GitHub's own cmark fork,
+requirements-dev.txt) the output is also rendered and its HTML read."""
+
+from __future__ import annotations
+
+import html as html_text
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.gitrepo import git_project
+from tests.helpers import run_main, write_json
+
+pytestmark = pytest.mark.usefixtures("isolated_git")
+
+ADMIN = {"name": "Stefan", "email": "stefan@example.org", "groups": ["admins"], "is_admin": True}
+HOSTILE = {
+    "name": "IT desk: re-enrol at https://evil.example/sso or www.evil.example, mail help@evil.example "
+            "&commat;acme/admins approved $\\Huge{OK}$",
+    "email": "eve@example.org",
+    "groups": ["https://evil.example/g"],
+}
+
+# GFM's extended autolinks (spec 0.29, section 6.9): www., http(s)/ftp://, an email (the
+# protocols mailto: and xmpp: only prefix one); an entity (&commat; is an @ once rendered);
+# GitHub's math between dollars.
+AUTOLINKS = re.compile(r"(?i)www\.|(?:https?|ftp)://|[\w.+-]@[\w-]|(?<!\\)&[#\w]|(?<!\\)\$")
+
+
+def _diff(root: Path) -> str:
+    shown = run_main(root, "diff", "--format", "markdown")
+    assert shown.returncode == 0, shown.stderr
+    return shown.stdout
+
+
+def _outside_code(markdown: str) -> str:
+    return re.sub(r"`[^`\n]*`", "", markdown)
+
+
+def _hostile_change(tmp_path: Path) -> Path:
+    root = git_project(tmp_path / "repo", {"users": {"stefan": ADMIN, "eve": {"name": "Eve", "email": "eve@example.org"}}})
+    write_json(root / "users.json", {"users": {"stefan": ADMIN, "eve": HOSTILE, "mallory": {
+        **HOSTILE, "email": "mallory@example.org"}}})
+    return root
+
+
+def test_user_text_makes_no_autolink_entity_or_math(tmp_path: Path) -> None:
+    shown = _diff(_hostile_change(tmp_path))
+    assert "Onboarded" in shown and "Changed" in shown, shown  # the text reaches both tables
+    found = AUTOLINKS.findall(_outside_code(shown))
+    assert not found, f"{found}\n{shown}"
+
+
+def test_rendered_by_github_markdown_the_summary_links_nowhere(tmp_path: Path) -> None:
+    cmarkgfm = pytest.importorskip("cmarkgfm", reason="cmarkgfm (requirements-dev.txt) renders GitHub's Markdown")
+    from cmarkgfm.cmark import Options
+
+    html = cmarkgfm.github_flavored_markdown_to_html(_diff(_hostile_change(tmp_path)), options=Options.CMARK_OPT_UNSAFE)
+    assert "<a " not in html and "<img" not in html, html
+    text = html_text.unescape(re.sub(r"<[^>]+>", "", html))
+    # Still readable: the reviewer sees exactly what the entry says.
+    assert "re-enrol at https://evil.example/sso or www.evil.example, mail help@evil.example" in text, text
+    assert "&commat;acme/admins approved $\\Huge{OK}$" in text, text
+    assert "mallory@example.org" in text and "https://evil.example/g" in text, text
+
+
+def test_a_base_username_cannot_end_its_code_span(tmp_path: Path) -> None:
+    """A committed base is read without its checks (a users.json pushed past them, or an
+    earlier commit of the pull request named with --base): its usernames may hold a backtick,
+    which ended the code span they are shown in and let the rest be Markdown."""
+    evil = "x` ![a](https://evil.example/p.png) [click](https://evil.example) | |`"
+    root = git_project(tmp_path / "repo", {"users": {"stefan": ADMIN, evil: {
+        "name": "E", "email": "e@example.org", "is_admin": True}}})
+    write_json(root / "users.json", {"users": {"stefan": ADMIN}})
+    shown = _diff(root)
+    assert "evil.example/p.png" in shown, shown
+    outside = _outside_code(shown)
+    assert "![" not in outside and "](" not in outside, shown
+    row = next(line for line in shown.splitlines() if "evil.example/p.png" in line and line.startswith("|"))
+    assert len(re.findall(r"(?<!\\)\|", row)) == 4, row  # User | Name | Email: the pipes are in the name
+
+
+def test_problems_in_markdown_link_nowhere(tmp_path: Path) -> None:
+    """A change with problems prints them in the summary instead: the user text quoted in a
+    message is the pull request's too."""
+    root = git_project(tmp_path / "repo", {"users": {"stefan": ADMIN}})
+    write_json(root / "users.json", {"users": {"stefan": ADMIN, "eve": {
+        "name": "Eve", "email": "re-enrol at https://evil.example/sso", "groups": ["www.evil.example "]}}})
+    shown = run_main(root, "diff", "--format", "markdown")
+    assert shown.returncode == 1 and "is not an email address" in shown.stdout, shown.stdout + shown.stderr
+    assert "evil.example/sso" in shown.stdout and "evil.example " in shown.stdout, shown.stdout
+    assert not AUTOLINKS.findall(_outside_code(shown.stdout)), shown.stdout
