@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Callable
@@ -92,6 +93,18 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+# What a path init writes into YAML (settings.yaml, which Flux substitutes into the quoted
+# `path: "${module_path}"` of the Terraform object) and prints in shell commands may hold: a
+# line break, quote, `#`, `: ` or `${` there would be YAML or a substitution of its own.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9._/-]+")
+
+
+def _not_plain(option: str, value: str, example: str) -> Problem:
+    return Problem("(command line)", option, f"{json.dumps(value)} has characters other than letters, digits and "
+                   "- _ . /, and init writes it into YAML and shell commands",
+                   f"use a directory of such a name, e.g. {example}")
+
+
 def run_init(root: Path, args: argparse.Namespace, *, synth: Callable[[Path], int]) -> int:
     """`synth(root)` writes generated/ into the new scaffold (the CLI's synth; passed in, so
     this module needs nothing of the CLI) and returns its exit status."""
@@ -106,6 +119,8 @@ def run_init(root: Path, args: argparse.Namespace, *, synth: Callable[[Path], in
         problems.append(Problem("(command line)", "--cluster", "names no cluster directory" if not args.cluster
                                 else f'"{args.cluster}" is not one directory name',
                                 "name the cluster's directory under flux-clusters, e.g. --cluster stefanzhelev"))
+    elif not _PLAIN_PATH.fullmatch(args.cluster):
+        problems.append(_not_plain("--cluster", args.cluster, "--cluster stefanzhelev"))
     top = _repo_top(root.resolve())
     try:
         data_path = root.resolve().relative_to(top.resolve()).as_posix()
@@ -113,6 +128,16 @@ def run_init(root: Path, args: argparse.Namespace, *, synth: Callable[[Path], in
         data_path = None
         problems.append(Problem("(command line)", "-C", f"{root} is outside the repository at {top}",
                                 "run init from the fleet repository's root, e.g. -C flux-apps/users"))
+    if data_path is not None and not _PLAIN_PATH.fullmatch(data_path):
+        problems.append(_not_plain("-C", data_path, "-C flux-apps/users"))
+    # Absolute, "..", or through a link (its folder, the cluster's): may leave the repository.
+    layer = (top / args.clusters / (args.cluster or ".") / "apps" / "users-authentik").resolve()
+    if not layer.is_relative_to(top.resolve()):
+        problems.append(Problem("(command line)", "--clusters", f"{args.clusters} is outside the repository at {top}",
+                                "name the folder of the cluster directories from the repository's root, "
+                                "e.g. --clusters flux-clusters"))
+    elif not _PLAIN_PATH.fullmatch(args.clusters.as_posix()):
+        problems.append(_not_plain("--clusters", args.clusters.as_posix(), "--clusters flux-clusters"))
     documents = _documents(args)
     problems += _check(documents)
     if problems:
