@@ -114,6 +114,8 @@ LIVE = {
          "is_superuser": True, "is_active": True, "path": "users", "type": "internal"},
         {"pk": 44, "username": "dave", "name": "Dave", "email": "dave@example.org",
          "is_superuser": False, "is_active": True, "path": "users", "type": "internal"},
+        {"pk": 46, "username": "kim", "name": "Kim", "email": "kim@infra.example",
+         "is_superuser": False, "is_active": True, "path": "users", "type": "internal"},
         {"pk": 45, "username": "backup-bot", "name": "Backup", "email": "backup-bot@example.org",
          "is_superuser": False, "is_active": True, "path": "services", "type": "service_account"},
     ],
@@ -191,6 +193,10 @@ HOSTILE = [
     # set-up links would go to them (an account without a passkey or TOTP device is theirs).
     ("users", "dave", 44, ['adopts the Authentik account 44 as "dave", but that account\'s email is '
                            '"dave@example.org", not "dave@evil.example": adopting it would send its recovery']),
+    # Her own email to the eye and to Terraform's lower(), which folds U+0130 İ to i: but mail
+    # goes to xn--infra-7fd.example (IDNA maps İ to i + U+0307), a domain anyone may register.
+    ("users", "kim", 46, ['adopts the Authentik account 46 as "kim", but that account\'s email is '
+                          '"kim@infra.example", not "kim@\u0130nfra.example"']),
     # A service account under its own name and email: the apply would make it internal, an
     # account that signs in through the flows with the service's rights and tokens.
     ("users", "backup-bot", 45, ['adopts the Authentik account 45 as "backup-bot", but that is a '
@@ -210,7 +216,7 @@ def test_hostile_adoption_makes_the_plan_fail(project: Path, capsys: pytest.Capt
     doc = read_json(project / "users.json")
     doc["groups"] = {"admins": {}, "dev": {}, "ops-root": {}}
     if section == "users":
-        email = "dave@evil.example" if name == "dave" else f"{name}@example.org"
+        email = {"dave": "dave@evil.example", "kim": "kim@\u0130nfra.example"}.get(name, f"{name}@example.org")
         doc["users"][name] = {"name": name.title(), "email": email, "authentik_id": authentik_id}
     else:
         doc["groups"][name] = {"authentik_id": authentik_id}
