@@ -279,6 +279,13 @@ def test_markdown_cells_cannot_inject_markup(repo: Path, capsys: pytest.CaptureF
     assert row == ["| `zed` | Zed \\| \\<img src=x\\> \\*bold\\* \\`code\\` | zed@<!-- -->example.org |  |  |"]
 
 
+def test_a_display_name_cannot_pass_for_the_email_in_text(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    edit(repo, lambda d: d["users"].update(zed=dict(user("zed"), name="Zed <zed@corp.example>",
+                                                   email="zed@evil.example")))
+    row = [line for line in diff(repo, capsys).splitlines() if " zed " in line]
+    assert row == ['  + zed              "Zed <zed@corp.example>" <zed@evil.example>  [no groups]']
+
+
 def test_adoption_and_group_changes_are_shown(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     def change(d: dict[str, Any]) -> None:
         d["users"]["zoe"] = user("zoe", authentik_id=42, is_admin=True)

@@ -295,7 +295,12 @@ def _settings_text(changes: Changes, ref: str) -> list[str]:
 
 
 def _who(user: User) -> str:
-    return f"{_flat(user.name)} <{user.email}>"
+    # A display name with its own <…> ("Ada <ada@corp.com>") would pass for the address:
+    # quoted, as a mail header quotes a display name.
+    name = _flat(user.name)
+    if any(c in name for c in '<>"'):
+        name = json.dumps(name, ensure_ascii=False)
+    return f"{name} <{user.email}>"
 
 
 def adopts(user: User) -> str:
