@@ -36,7 +36,7 @@ def test_a_missing_package_is_one_line(project: Path, blocked: str, package: str
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
     lines = result.stderr.splitlines()
-    assert len(lines) == 1 and package in lines[0] and "make setup" in lines[0], result.stderr
+    assert len(lines) == 1 and package in lines[0] and "make install" in lines[0], result.stderr
     assert tree_digest(project / "generated") == before
 
 
@@ -48,5 +48,5 @@ def test_outside_any_venv_is_one_line(project: Path, code_on_path: bool) -> None
     result = subprocess.run([sys.executable, "-S", "main.py"], cwd=project, capture_output=True, text=True,
                             timeout=120, env=env)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert len(result.stderr.splitlines()) == 1 and "make setup" in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "make install" in result.stderr
     assert ("fastjsonschema" if code_on_path else "users_authentik") in result.stderr

@@ -83,4 +83,8 @@ def test_plain_paths_still_work(fleet: Path, capsys: pytest.CaptureFixture[str])
     assert code == 0, shown
     settings = (fleet / "k8s/clusters/prod-eu_1/apps/users-authentik/settings.yaml").read_text()
     assert "  app_path: ./flux-apps/users_1.a\n" in settings and "  module_path: ./flux-apps/users_1.a/generated\n" in settings
+    # The manual-approval overlay is not written: the note names where this fleet would put it.
+    assert "# ./flux-apps/users_1.a-manual-approval and point app_path at it" in settings
+    assert "./flux/apps/" not in settings
+    assert 'docs/flux.md "Using it in a fleet repository"' in " ".join(shown.split())
     assert (fleet / "flux-apps/users_1.a/generated/cdk.tf.json").is_file()

@@ -86,6 +86,8 @@ def test_a_rename_by_email_without_renamed_from_is_refused(tmp_path: Path,
     assert 'add "renamed_from": "ada" to "ada.lovelace"' in out
     code, out = run(root, capsys, "diff")
     assert code == 0 and "RENAME WITHOUT renamed_from: the person loses their passkeys and MFA devices" in out
+    # One removal is within the limit: the guard's line says the refusal is another rule's.
+    assert "removes 1 of 2 users; up to 3 without an override: REFUSED for a reason below" in out
 
 
 def test_diff_warns_loudly_when_it_cannot_tell(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -67,7 +67,7 @@ def build_parser(prog: str = "users-authentik") -> argparse.ArgumentParser:
     for name in ("synth", "check"):
         sub[name].add_argument("--base", metavar="REF",
                                help="git revision whose users.json the removal guard compares with "
-                                    "(default: on a branch, its merge-base with origin/main, else HEAD; "
+                                    "(default: on a branch, its merge-base with origin/HEAD, else origin/main or main; else HEAD; "
                                     "with no commit or no git at all, the guard has nothing to compare "
                                     "with and passes)")
     sub["synth"].add_argument("--rebuild", action="store_true",
@@ -75,7 +75,7 @@ def build_parser(prog: str = "users-authentik") -> argparse.ArgumentParser:
                                    f"(also {REBUILD_ENV}=1; CI does)")
     sub["diff"].add_argument("--base", metavar="REF",
                              help="git revision to compare with (default: the removal guard's, the "
-                                  "merge-base of HEAD and origin/main on a branch, else HEAD)")
+                                  "merge-base of HEAD and origin/HEAD, else origin/main or main, on a branch; else HEAD)")
     sub["diff"].add_argument("--format", choices=["text", "markdown", "json", "github"], default="text",
                              help="output format; markdown for a pull request summary, json for scripts, "
                                   "github: problems as annotations on their lines (default: %(default)s)")

@@ -15,7 +15,7 @@ CHECKS = {"fastjsonschema": "fastjsonschema", "jsonschema": "jsonschema", "icu":
 STACK = {"jsii": "jsii", "constructs": "constructs", "cdktf": "cdktf"}  # only to synthesize cdk.tf.json
 # synth needs STACK only when cdk.tf.json is rebuilt (pipeline.py reports it then); plan always renders it.
 NEEDS = {"check": CHECKS, "diff": CHECKS, "synth": CHECKS, "plan": {**CHECKS, **STACK}}
-HINT = ("run `make setup` (it sets up .venv), then `.venv/bin/python main.py`; "
+HINT = ("run `make install` (it sets up .venv with requirements.txt and this package), then `.venv/bin/python main.py`; "
         "or `pip install -r requirements.txt` for this python")
 
 

@@ -166,8 +166,10 @@ def summary(changes: Changes) -> str:
 
 
 def guard_line(verdict: Verdict) -> str:
-    state = ("REFUSED: `python3 main.py` will refuse this change" if verdict.problems
-             else "allowed by offboarding.allow_removal" if verdict.overridden else "OK")
+    # Refused with the count within the limit: the reason is another rule (a rename, a handover).
+    within = len(verdict.removed) <= verdict.allowed or verdict.overridden
+    state = (("REFUSED for a reason below" if within else "REFUSED") + ": `python3 main.py` will refuse this change"
+             if verdict.problems else "allowed by offboarding.allow_removal" if verdict.overridden else "OK")
     return (f"removes {len(verdict.removed)} of {counted(verdict.total, 'user')}; up to {verdict.allowed} "
             f"without an override: {state}")
 

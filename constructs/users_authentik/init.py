@@ -31,6 +31,7 @@ EXAMPLE_STORE = "clustersecretstore-vault.yaml.example"
 # The cluster layer's settings as this repository uses them (this repo is its own Flux
 # source); init replaces them with DIR's paths from the repository's root.
 SETTING_LINES = {"app_path": "  app_path: ./flux/apps/users\n", "module_path": "  module_path: ./generated\n"}
+APPROVAL_LINE = "  # Point it at ./flux/apps/users-manual-approval for the manual-approval variant.\n"
 SETTINGS_NOTE = ("# The defaults fit this repository used as the Flux source (module at ./generated).\n"
                  "# For the fleet layout (flux-apps/users, flux-clusters/<cluster>/apps/users-authentik)\n"
                  "# change app_path and module_path as listed in docs/flux.md.\n")
@@ -63,12 +64,16 @@ def _repo_top(start: Path) -> Path:
 
 def _settings_yaml(template: bytes, data_path: str) -> bytes:
     text = template.decode("utf-8")
-    for key, line in SETTING_LINES.items():
+    for line in (*SETTING_LINES.values(), APPROVAL_LINE):
         if line not in text:  # the template changed: fail loudly here, not in a cluster
             raise RuntimeError(f"flux/{CLUSTER_LAYER}/settings.yaml has no line {line.strip()!r}")
     value = {"app_path": data_path, "module_path": f"{data_path}/generated" if data_path != "." else "./generated"}
     for key, line in SETTING_LINES.items():
         text = text.replace(line, f"  {key}: {value[key]}\n")
+    # init writes no overlay of its own: docs/flux.md says where to copy it from.
+    approval = f"{data_path}-manual-approval" if data_path != "." else "users-manual-approval"
+    text = text.replace(APPROVAL_LINE, f"  # Manual approval: copy users-authentik's flux/apps/users-manual-approval to\n"
+                                       f"  # {approval} and point app_path at it (docs/flux.md).\n")
     return text.replace(SETTINGS_NOTE, "# app_path and module_path were written by `users-authentik init` for this\n"
                                        "# repository (paths from its root, as Flux reads them).\n").encode("utf-8")
 
@@ -186,7 +191,7 @@ Next steps (docs/flux.md has each in full):
      in Vault at vault_key (field vault_property), read through the ClusterSecretStore
      secret_store ({EXAMPLE_STORE} is an example, not applied).
   5. .pre-commit-config.yaml: add this repository's hook `users-authentik` with
-     args: [--dir, {data}] and files: ^{data}/ (README "Use in a fleet repository"); CI: action.yml.
+     args: [--dir, {data}] and files: ^{data}/ (docs/flux.md "Using it in a fleet repository"); CI: action.yml.
   6. git add {data} {layer} && git commit   # the hook keeps {data}/generated/ in step
      (after editing users.json or settings.json by hand: users-authentik synth -C {data})
 """
