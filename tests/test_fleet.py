@@ -119,7 +119,7 @@ def test_the_installed_command(command: Path, tmp_path: Path) -> None:
     for name in ("synth", "check", "diff", "plan", "init"):
         sub = run(command, tmp_path, name, "--help")
         assert sub.returncode == 0 and "exit status: 0" in sub.stdout, (name, sub.stdout)
-    assert "merge-base of HEAD and origin/HEAD, else origin/main or main" in run(command, tmp_path, "diff", "--help").stdout.replace("\n", " ").replace("  ", " ")
+    assert "merge-base of HEAD and origin/HEAD, else origin/main or main" in " ".join(run(command, tmp_path, "diff", "--help").stdout.split())
     usage = run(command, tmp_path, "check", "--format", "markdown")  # diff's option only
     assert usage.returncode == 2
     missing = run(command, tmp_path, "check", "-C", "nowhere")
