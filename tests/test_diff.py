@@ -324,3 +324,32 @@ def test_format_is_for_diff_only(repo: Path, capsys: pytest.CaptureFixture[str])
         main(["check", "--format", "markdown"], root=repo)
     assert exit_.value.code == 2
     assert "invalid choice: 'markdown'" in capsys.readouterr().err  # check has text, json and github
+
+
+def test_a_branch_without_a_merge_base_is_not_shown_as_no_change(tmp_path: Path) -> None:
+    """A shallow clone (`git clone --depth 1`, a quick look at a pull request) or a branch with
+    unrelated history has no merge-base with origin/main: the default base was then HEAD in
+    silence, and a branch that makes someone admin read "no changes to users or groups"."""
+    up = git_project(tmp_path / "up", BASE)
+    git(up, "commit", "-q", "--allow-empty", "-m", "later on main")
+    git(up, "checkout", "-q", "-b", "pr")
+    doc = read_json(up / "users.json")
+    doc["users"]["eve"] = {"name": "Eve", "email": "eve@example.org", "groups": ["admins"], "is_admin": True}
+    write_json(up / "users.json", doc)
+    git(up, "commit", "-q", "-am", "make eve admin")
+    git(up, "checkout", "-q", "main")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "1", "--no-single-branch", (up).as_uri(), str(clone))
+    git(clone, "checkout", "-q", "pr")
+    shown = run_main(clone, "diff")
+    assert shown.returncode == 0, shown.stderr
+    assert ("note: HEAD has no commit in common with origin/main here (a shallow clone, or unrelated "
+            "histories), so diff compares the working tree with HEAD itself: the 1 commit HEAD has beyond "
+            "origin/main are not shown. To review them: `diff --base origin/main`") in shown.stderr, shown.stderr
+    assert "eve" in run_main(clone, "diff", "--base", "origin/main").stdout  # the way the note names
+    # A branch of history of its own, in the repository itself.
+    git(up, "checkout", "-q", "--orphan", "other")
+    git(up, "commit", "-q", "-m", "unrelated")
+    assert "no commit in common with main" in run_main(up, "diff").stderr
+    git(up, "checkout", "-q", "pr")  # a branch with a merge-base: no note
+    assert "note:" not in run_main(up, "diff").stderr

@@ -181,11 +181,14 @@ def merge_base(root: Path, head: str = "HEAD") -> tuple[str, str] | None:
     return None
 
 
-def ahead_of_upstream(root: Path) -> tuple[str, int] | None:
-    """(upstream name, commits of HEAD since its merge-base with it) when HEAD is detached and
-    has commits its upstream (the first UPSTREAMS entry that exists) lacks: a pull request
-    checked out by its commit, where "HEAD" as the base would hide the change."""
-    if run_git(root, "symbolic-ref", "-q", "HEAD").returncode != 1:  # 0: on a branch; other: no repository
+def ahead_of_upstream(root: Path) -> tuple[str, int, bool] | None:
+    """(upstream name, commits of HEAD its upstream (the first UPSTREAMS entry that exists)
+    lacks, whether HEAD is detached) when the default base is HEAD itself although HEAD has
+    such commits: a detached HEAD (a pull request checked out by its commit), or a branch with
+    no merge-base with any upstream (a shallow clone, unrelated histories). Either way "HEAD"
+    as the base would hide the change."""
+    on_branch = run_git(root, "symbolic-ref", "-q", "HEAD").returncode  # 0: a branch; 1: detached
+    if on_branch not in (0, 1) or (on_branch == 0 and merge_base(root) is not None):
         return None
     listed = run_git(root, "for-each-ref", "--format=%(refname)%00%(symref)", *UPSTREAMS)
     exists = dict(line.partition("\0")[::2] for line in listed.stdout.decode("utf-8", "replace").splitlines())
@@ -194,7 +197,7 @@ def ahead_of_upstream(root: Path) -> tuple[str, int] | None:
         return None
     counted = run_git(root, "rev-list", "--count", f"{upstream}..HEAD")
     ahead = int(counted.stdout or 0) if counted.returncode == 0 else 0
-    return (_short(exists[upstream] or upstream), ahead) if ahead else None
+    return (_short(exists[upstream] or upstream), ahead, on_branch == 1) if ahead else None
 
 
 def _short(ref: str) -> str:

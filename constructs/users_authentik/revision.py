@@ -163,15 +163,18 @@ def default_base(root: Path) -> tuple[str, str]:
 
 
 def detached_note(root: Path, command: str) -> str | None:
-    """A note for `diff` and `plan` without --base on a detached HEAD that is ahead of its
-    upstream (a reviewer's `git checkout <commit>`): the default base is then HEAD itself, so
-    only uncommitted changes would show, and a pull request would look like no change."""
+    """A note for `diff` and `plan` without --base when the default base is HEAD itself
+    although HEAD is ahead of its upstream: a detached HEAD (a reviewer's `git checkout
+    <commit>`), or a branch without a merge-base (a shallow clone, unrelated histories). Only
+    uncommitted changes would show, and a pull request would look like no change."""
     found = ahead_of_upstream(root)
     if found is None:
         return None
-    upstream, ahead = found
+    upstream, ahead, detached = found
     commits = f"{ahead} commit{'s' if ahead != 1 else ''}"
-    return (f"note: HEAD is detached, so {command} compares the working tree with HEAD itself: the {commits} "
+    why = ("HEAD is detached" if detached else
+           f"HEAD has no commit in common with {upstream} here (a shallow clone, or unrelated histories)")
+    return (f"note: {why}, so {command} compares the working tree with HEAD itself: the {commits} "
             f"HEAD has beyond {upstream} are not shown. To review them: `{command} --base {upstream}`\n")
 
 
