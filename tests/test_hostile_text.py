@@ -267,3 +267,26 @@ def test_python_regexes_take_ascii_digits_and_the_whole_string() -> None:
     for path in sorted((ROOT / "constructs" / "users_authentik").glob("*.py")):
         for match in literal.finditer(path.read_text(encoding="utf-8")):
             assert "\\d" not in match[2] and "$" not in match[2], (path.name, match[2])
+
+
+def test_user_text_starts_no_workflow_command_in_the_ci_log(tmp_path: Path) -> None:
+    """GitHub's runner reads `##[name]data` anywhere in a line of a step's output as a workflow
+    command (its older syntax): CI prints check's problems (and synth's, and the guard's
+    notes) to the log, so an email `… ##[add-mask]…` masked text in the log, `##[group]` folded
+    the lines after it away and `##[error]` made an annotation of its own. Notes (a committed
+    base's admin usernames, a settings value) were written as they are, without visible()."""
+    admin = {"name": "Stefan", "email": "stefan@example.org", "groups": ["admins"], "is_admin": True}
+    evil = "x##[add-mask]y"  # a base is read without its checks
+    root = git_project(tmp_path / "repo", {"users": {"stefan": admin, evil: {**admin, "email": "e@example.org"}}})
+    write_json(root / "users.json", {"users": {"stefan": admin,
+                                               "eve": {"name": "Eve", "email": "x ##[group]hidden ##[error]fake"}}})
+    write_json(root / "settings.json", {"users": {"superuser_group": "##[endgroup]admins"}})
+    failed = run_main(root, "check", "--format", "github")
+    assert failed.returncode == 1 and "is not an email address" in failed.stderr, failed.stderr
+    assert "#\\x23[group]hidden" in failed.stderr, failed.stderr  # still readable
+    write_json(root / "users.json", {"users": {"stefan": admin}})  # the note names the base's admins
+    noted = run_main(root, "check", "--base", "HEAD", "--format", "github")
+    noted_text = run_main(root, "check", "--base", "HEAD")
+    assert "superuser_group" in noted_text.stderr, noted_text.stderr
+    for shown in (failed, noted, noted_text):
+        assert "##[" not in shown.stdout + shown.stderr and "\x1b" not in shown.stdout + shown.stderr, shown

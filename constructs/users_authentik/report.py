@@ -56,7 +56,7 @@ def show(result: Result, fmt: str = "text", *, notes_to_stdout: bool = False,
                 out.write(ok_line(result) + "\n")
         return result.status
     (out if notes_to_stdout else err).writelines(
-        note + "\n" for note in result.guard_notes + result.schema_notes + result.settings_notes)
+        visible(note) + "\n" for note in result.guard_notes + result.schema_notes + result.settings_notes)
     if problems:
         err.write(format_problems(problems))
     elif result.failure is not None:

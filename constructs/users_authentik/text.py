@@ -16,8 +16,9 @@ look-alike key, the characters that must not be in a name, and safe quoting for 
   a name both ways.
 - invisible(): the format characters (Cf: zero-width space, bidirectional overrides,
   soft hyphen...) a name must not contain.
-- visible(): text safe for a terminal: controls, format characters, lone surrogates and
-  line separators written as escapes (\\x1b, \\u202e), like Python's repr.
+- visible(): text safe for a terminal and a CI log: controls, format characters, lone
+  surrogates and line separators written as escapes (\\x1b, \\u202e), like Python's repr,
+  and the `#` that would start a GitHub workflow command (`##[`) as \\x23.
 """
 
 from __future__ import annotations
@@ -71,10 +72,14 @@ def describe(chars: list[str]) -> str:
 
 
 def visible(text: str) -> str:
-    if text.isascii() and text.isprintable():
-        return text
-    return "".join(_escape(c) if not c.isprintable() and unicodedata.category(c) in _HIDDEN else c
-                   for c in text)
+    if not (text.isascii() and text.isprintable()):
+        text = "".join(_escape(c) if not c.isprintable() and unicodedata.category(c) in _HIDDEN else c
+                       for c in text)
+    # GitHub's runner runs `##[name]data` found anywhere in a line of a step's output as a
+    # workflow command (its older syntax; `::name::` only at a line's start, which is never
+    # user text): a display name `##[add-mask]…` or `##[group]` hid lines of CI's log,
+    # `##[error]…` made an annotation of its own.
+    return text.replace("##[", "#\\x23[") if "##[" in text else text
 
 
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
