@@ -24,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("isolated_git")
 ADMIN = {"name": "Stefan", "email": "stefan@example.org", "groups": ["admins"], "is_admin": True}
 HOSTILE = {
     "name": "IT desk: re-enrol at https://evil.example/sso or www.evil.example, mail help@evil.example "
-            "&commat;acme/admins approved $\\Huge{OK}$",
+            "&commat;acme/admins approved $\\Huge{OK}$, see GH-12 and 5b314a9c81fdb1ba323ed",
     "email": "eve@example.org",
     "groups": ["https://evil.example/g"],
 }
@@ -32,7 +32,10 @@ HOSTILE = {
 # GFM's extended autolinks (spec 0.29, section 6.9): www., http(s)/ftp://, an email (the
 # protocols mailto: and xmpp: only prefix one); an entity (&commat; is an @ once rendered);
 # GitHub's math between dollars.
-AUTOLINKS = re.compile(r"(?i)www\.|(?:https?|ftp)://|[\w.+-]@[\w-]|(?<!\\)&[#\w]|(?<!\\)\$")
+# GitHub's own references, resolved after rendering (so cmarkgfm cannot show them): GH-12 is
+# issue 12, a run of 7 or more hex digits a commit (a pull request's author picks its SHA).
+AUTOLINKS = re.compile(r"(?i)www\.|(?:https?|ftp)://|[\w.+-]@[\w-]|(?<!\\)&[#\w]|(?<!\\)\$"
+                       r"|\bgh-\d|(?<![0-9a-f])[0-9a-f]{7}")
 
 
 def _diff(root: Path) -> str:
@@ -68,7 +71,7 @@ def test_rendered_by_github_markdown_the_summary_links_nowhere(tmp_path: Path) -
     text = html_text.unescape(re.sub(r"<[^>]+>", "", html))
     # Still readable: the reviewer sees exactly what the entry says.
     assert "re-enrol at https://evil.example/sso or www.evil.example, mail help@evil.example" in text, text
-    assert "&commat;acme/admins approved $\\Huge{OK}$" in text, text
+    assert "&commat;acme/admins approved $\\Huge{OK}$, see GH-12 and 5b314a9c81fdb1ba323ed" in text, text
     assert "mallory@example.org" in text and "https://evil.example/g" in text, text
 
 

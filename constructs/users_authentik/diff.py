@@ -450,12 +450,14 @@ _PLAIN_GROUP = re.compile(r"[\w.@+-]+")
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|~&$"})
 
 
-# What GitHub turns into a link with no Markdown around it: @team mentions and owner/repo#12
-# references (resolved after rendering, so a backslash does not stop them), and GFM's
+# What GitHub turns into a link with no Markdown around it: @team mentions, owner/repo#12 and
+# GH-12 references and commit SHAs (7 to 40 hex digits; a pull request's author chooses
+# theirs), all resolved after rendering, so a backslash does not stop them; and GFM's
 # autolinks of bare URLs (scheme://, www.) and emails (also mailto:, xmpp:), so a display
 # name "reset at https://evil.example" is a phishing link in the job summary. An empty HTML
-# comment after the sign splits the text GitHub scans, and shows nothing.
-_LINKED = re.compile(r"@|#(?=\w)|:(?=/)|(?i:www)(?=\.)")
+# comment after the sign (in a hex run, after every 6 digits) splits the text GitHub scans,
+# and shows nothing.
+_LINKED = re.compile(r"@|#(?=\w)|:(?=/)|(?i:www)(?=\.)|(?i:gh)(?=-\d)|[0-9A-Fa-f]{6}(?=[0-9A-Fa-f])")
 
 
 def _md(text: str) -> str:
