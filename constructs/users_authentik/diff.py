@@ -457,7 +457,7 @@ _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|~&$"})
 # name "reset at https://evil.example" is a phishing link in the job summary. An empty HTML
 # comment after the sign (in a hex run, after every 6 digits) splits the text GitHub scans,
 # and shows nothing.
-_LINKED = re.compile(r"@|#(?=\w)|:(?=/)|(?i:www)(?=\.)|(?i:gh)(?=-\d)|[0-9A-Fa-f]{6}(?=[0-9A-Fa-f])")
+_LINKED = re.compile(r"@|#(?=\w)|:(?=/)|(?i:www)(?=\.)|(?i:gh)(?=-[0-9])|[0-9A-Fa-f]{6}(?=[0-9A-Fa-f])")
 
 
 def _md(text: str) -> str:
