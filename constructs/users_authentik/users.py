@@ -57,8 +57,8 @@ class Users(Construct):
             # Recovery and set-up links go to the account's email: an adoption that changed it
             # would hand the account (and whatever it may use) to whoever reads the new address,
             # while diff shows only the entry's. A new email is a later change, which diff shows.
-            # Case is ignored in ASCII only: lower() folds U+0130 İ to i and the Kelvin sign to
-            # k, but mail to İnfra.example goes to xn--infra-7fd.example, another domain.
+            # Case is ignored in ASCII only: lower() folds U+0130 İ to i, but mail to
+            # İnfra.example goes to xn--infra-7fd.example, another domain.
             Precondition(when_adopted("adopted_users", f'try({live}.email == {email}, false) || '
                                       f'(lower(try({live}.email, "")) == lower({email}) && '
                                       f'can(regex("^[[:ascii:]]*$", {live}.email)) && can(regex("^[[:ascii:]]*$", {email})))'),
