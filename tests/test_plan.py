@@ -124,6 +124,16 @@ def test_a_detached_head_ahead_of_main_is_said_by_diff_and_plan(tmp_path: Path, 
     assert "note: HEAD is detached" not in run_main(repo, "diff").stderr
 
 
+def test_plan_output_starts_no_workflow_command(tmp_path: Path, terraform_cli: str) -> None:
+    repo = make_repo(tmp_path / "repo", {"alice": ALICE})
+    doc = read_json(repo / "users.json")
+    doc["users"]["bob"] = dict(BOB, name="Bob ##[group]folded")
+    write_json(repo / "users.json", doc)
+    result = run_main(repo, "plan")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Bob #\\x23[group]folded" in result.stdout and "##[" not in result.stdout
+
+
 def test_plan_names_groups_and_previews_an_adoption(tmp_path: Path, terraform_cli: str) -> None:
     """A made-up group id is followed by its name, so an admin grant shows; a change that adopts
     an account and a group plans (the stand-in gets an assumed live Authentik) and says so; a

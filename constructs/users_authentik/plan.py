@@ -47,6 +47,7 @@ from .gitref import NotAFile, Unreadable, files_at
 from .model import Roster
 from .problems import Problem
 from .report import format_problems
+from .text import visible
 from .revision import EMPTY, NoRevision, Revision, default_base, detached_note, load_revision, read_files, resolve_commit
 from .settings import Settings
 
@@ -373,7 +374,9 @@ def report(result: OfflinePlan, out: TextIO) -> None:
                   f"ASSUMED that Authentik has {', '.join(claimed)}, as users.json claims. The real plan "
                   "fails if it does not.\n")
     out.write(STANDIN_NOTE + "\n\n")
-    out.write(result.text.strip("\n") + "\n")  # ends with Terraform's own "Plan: …" line
+    # Terraform's own plan (ends with its "Plan: …" line) quotes users.json's text as it is: a
+    # name `##[group]` would be a workflow command in a CI log that shows it (text.visible).
+    out.write("\n".join(visible(line) for line in result.text.strip("\n").split("\n")) + "\n")
     users = result.summary.destroyed_users
     if users:
         out.write(f"\n!! DESTROYS {len(users)} user account{'s' if len(users) != 1 else ''} "
