@@ -60,7 +60,7 @@ def test_a_link_out_of_the_repository_is_not_followed(fleet: Path, capsys: pytes
 
 
 @pytest.mark.parametrize("data", ["users\n  authentik_url: https://evil.example", 'users" #x', "users/${vault_key}",
-                                  "users: x", "users #x"])
+                                  "users: x", "users #x", "./-rf", "flux-apps/--force"])
 def test_a_data_directory_name_cannot_write_yaml(fleet: Path, capsys: pytest.CaptureFixture[str], data: str) -> None:
     """A directory name with a line break wrote its own keys into the settings ConfigMap
     (authentik_url: where the runner sends the Authentik token); a quote, `#` or `: `

@@ -101,12 +101,13 @@ def _shown(path: Path) -> str:
 # What a path init writes into YAML (settings.yaml, which Flux substitutes into the quoted
 # `path: "${module_path}"` of the Terraform object) and prints in shell commands may hold: a
 # line break, quote, `#`, `: ` or `${` there would be YAML or a substitution of its own.
-_PLAIN_PATH = re.compile(r"[A-Za-z0-9._/-]+")
+# No part may start with "-": `git add -rf …` in the next steps would read it as options.
+_PLAIN_PATH = re.compile(r"(?!-)(?:[A-Za-z0-9._-]|/(?!-))+")
 
 
 def _not_plain(option: str, value: str, example: str) -> Problem:
     return Problem("(command line)", option, f"{json.dumps(value)} has characters other than letters, digits and "
-                   "- _ . /, and init writes it into YAML and shell commands",
+                   "- _ . / (or a part starting with -), and init writes it into YAML and shell commands",
                    f"use a directory of such a name, e.g. {example}")
 
 
