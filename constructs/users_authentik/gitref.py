@@ -158,27 +158,42 @@ def history(root: Path, sha: str, names: Sequence[str]) -> list[str]:
 
 
 # Where a change will merge into, in order: the remote's default branch, its main, the
-# local main. The first that exists is the "upstream" of guard.default_base.
+# local main. The first that exists is the "upstream" of revision.default_base.
 UPSTREAMS = ("refs/remotes/origin/HEAD", "refs/remotes/origin/main", "refs/heads/main")
 
 
-def merge_base(root: Path, head: str = "HEAD") -> tuple[str, str] | None:
-    """(upstream name, merge-base commit of head and it) for the first UPSTREAMS entry that
-    exists; None if none does, or there is no git, no commit, or HEAD is detached (a CI
-    checkout, which names its base with --base; commits are made on a branch)."""
-    # Which UPSTREAMS exist, and the branch origin/HEAD points at, in one git (nothing to ask
-    # after that when none does, nor outside a repository or without git).
+def _upstreams(root: Path) -> list[tuple[str, str]]:
+    """(ref, name for messages) of each UPSTREAMS entry that exists, in order, from one git;
+    origin/HEAD is named by the branch it points at. [] without git or a repository."""
     listed = run_git(root, "for-each-ref", "--format=%(refname)%00%(symref)", *UPSTREAMS)
+    if listed.returncode:
+        return []
     exists = dict(line.partition("\0")[::2] for line in listed.stdout.decode("utf-8", "replace").splitlines())
-    upstreams = [ref for ref in UPSTREAMS if ref in exists]  # for-each-ref also lists refs below these
-    if listed.returncode or not upstreams or run_git(root, "symbolic-ref", "-q", "HEAD").returncode:
-        return None
-    for ref in upstreams:
-        found = run_git(root, "merge-base", head, ref)
+    # for-each-ref also lists refs below these
+    return [(ref, _short(exists[ref] or ref)) for ref in UPSTREAMS if ref in exists]
+
+
+def _detached(root: Path) -> bool | None:
+    """Whether HEAD is detached; None without git or a repository."""
+    return {0: False, 1: True}.get(run_git(root, "symbolic-ref", "-q", "HEAD").returncode)
+
+
+def _first_merge_base(root: Path, upstreams: list[tuple[str, str]]) -> tuple[str, str] | None:
+    for ref, name in upstreams:
+        found = run_git(root, "merge-base", "HEAD", ref)
         if found.returncode == 0:
-            named = exists[ref] or ref  # origin/HEAD: named by the branch it points at
-            return _short(named), found.stdout.decode().strip()
+            return name, found.stdout.decode().strip()
     return None
+
+
+def merge_base(root: Path) -> tuple[str, str] | None:
+    """(upstream name, merge-base commit of HEAD and it) for the first UPSTREAMS entry that
+    exists and has one; None if none does, or there is no git, no commit, or HEAD is detached
+    (a CI checkout, which names its base with --base; commits are made on a branch)."""
+    upstreams = _upstreams(root)  # first: nothing else to ask when none exists
+    if not upstreams or _detached(root) is not False:
+        return None
+    return _first_merge_base(root, upstreams)
 
 
 def ahead_of_upstream(root: Path) -> tuple[str, int, bool] | None:
@@ -187,17 +202,14 @@ def ahead_of_upstream(root: Path) -> tuple[str, int, bool] | None:
     such commits: a detached HEAD (a pull request checked out by its commit), or a branch with
     no merge-base with any upstream (a shallow clone, unrelated histories). Either way "HEAD"
     as the base would hide the change."""
-    on_branch = run_git(root, "symbolic-ref", "-q", "HEAD").returncode  # 0: a branch; 1: detached
-    if on_branch not in (0, 1) or (on_branch == 0 and merge_base(root) is not None):
+    detached = _detached(root)
+    upstreams = _upstreams(root) if detached is not None else []
+    if not upstreams or (not detached and _first_merge_base(root, upstreams) is not None):
         return None
-    listed = run_git(root, "for-each-ref", "--format=%(refname)%00%(symref)", *UPSTREAMS)
-    exists = dict(line.partition("\0")[::2] for line in listed.stdout.decode("utf-8", "replace").splitlines())
-    upstream = next((ref for ref in UPSTREAMS if ref in exists), None)
-    if upstream is None:
-        return None
-    counted = run_git(root, "rev-list", "--count", f"{upstream}..HEAD")
+    ref, name = upstreams[0]
+    counted = run_git(root, "rev-list", "--count", f"{ref}..HEAD")
     ahead = int(counted.stdout or 0) if counted.returncode == 0 else 0
-    return (_short(exists[upstream] or upstream), ahead, on_branch == 1) if ahead else None
+    return (name, ahead, detached) if ahead else None
 
 
 def _short(ref: str) -> str:
