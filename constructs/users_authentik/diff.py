@@ -22,7 +22,7 @@ from .problems import Problem
 from . import repo_checks, report
 from .report import format_problems
 from .text import counted
-from .revision import NoRevision, default_base, detached_note, load_revision
+from .revision import NoRevision, load_revision, review_base
 from .settings import Settings
 from .text import visible
 
@@ -37,8 +37,7 @@ def run_diff(root: Path, base_ref: str | None, fmt: str, out: TextIO | None = No
     """Exit status: 0 shown, 1 a side is invalid or there is nothing to compare with.
     base_ref: --base; None (or empty) compares with the removal guard's default base."""
     out, err = out or sys.stdout, err or sys.stderr
-    ref, label = (base_ref, base_ref) if base_ref else default_base(root)
-    note = detached_note(root, "diff") if ref == "HEAD" and not base_ref else None
+    ref, label, note = review_base(root, base_ref, "diff")
     if note:
         err.write(note)
     loaded = validate(read_folder(root))

@@ -48,7 +48,7 @@ from .model import Roster
 from .problems import Problem
 from .report import format_problems
 from .text import visible
-from .revision import EMPTY, NoRevision, Revision, default_base, detached_note, load_revision, read_files, resolve_commit
+from .revision import EMPTY, NoRevision, Revision, load_revision, read_files, resolve_commit, review_base
 from .settings import Settings
 
 CHECKOUT = Path(__file__).resolve().parents[2]  # the checkout this code runs from
@@ -390,8 +390,7 @@ def main(root: Path, roster: Roster, settings: Settings, *, base: str | None = N
     """base: --base; None plans against the base diff and the removal guard compare with
     (revision.default_base: on a branch, its merge-base with the branch it merges into)."""
     out, err = out or sys.stdout, err or sys.stderr
-    ref, label = (base, base) if base else default_base(root)
-    note = detached_note(root, "plan") if ref == "HEAD" and not base else None
+    ref, label, note = review_base(root, base, "plan")
     if note:
         err.write(note)
     try:

@@ -178,6 +178,15 @@ def detached_note(root: Path, command: str) -> str | None:
             f"HEAD has beyond {upstream} are not shown. To review them: `{command} --base {upstream}`\n")
 
 
+def review_base(root: Path, base: str | None, command: str) -> tuple[str, str, str | None]:
+    """(revision, how messages name it, a note for stderr or None) for `diff` and `plan`:
+    --base as given, else default_base, with detached_note when that is HEAD itself."""
+    if base:
+        return base, base, None
+    ref, label = default_base(root)
+    return ref, label, detached_note(root, command) if ref == "HEAD" else None
+
+
 def resolve_commit_or_none(root: Path, ref: str) -> str | None:
     try:
         return resolve_commit(root, ref)
