@@ -346,7 +346,7 @@ def test_a_branch_without_a_merge_base_is_not_shown_as_no_change(tmp_path: Path)
     assert shown.returncode == 0, shown.stderr
     assert ("note: HEAD has no commit in common with origin/main here (a shallow clone, or unrelated "
             "histories), so diff compares the working tree with HEAD itself: the 1 commit HEAD has beyond "
-            "origin/main are not shown. To review them: `diff --base origin/main`") in shown.stderr, shown.stderr
+            "origin/main is not shown. To review them: `diff --base origin/main`") in shown.stderr, shown.stderr
     assert "eve" in run_main(clone, "diff", "--base", "origin/main").stdout  # the way the note names
     # A branch of history of its own, in the repository itself.
     git(up, "checkout", "-q", "--orphan", "other")

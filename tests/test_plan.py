@@ -115,7 +115,7 @@ def test_a_detached_head_ahead_of_main_is_said_by_diff_and_plan(tmp_path: Path, 
     diff = run_main(repo, "diff")
     assert diff.returncode == 0, diff.stderr
     assert ("note: HEAD is detached, so diff compares the working tree with HEAD itself: the 1 commit HEAD has "
-            "beyond main are not shown. To review them: `diff --base main`") in diff.stderr
+            "beyond main is not shown. To review them: `diff --base main`") in diff.stderr
     plan = run_main(repo, "plan")
     assert plan.returncode == 0, plan.stdout + plan.stderr
     assert "`plan --base main`" in plan.stderr

@@ -172,10 +172,11 @@ def detached_note(root: Path, command: str) -> str | None:
         return None
     upstream, ahead, detached = found
     commits = f"{ahead} commit{'s' if ahead != 1 else ''}"
+    verb = "is" if ahead == 1 else "are"
     why = ("HEAD is detached" if detached else
            f"HEAD has no commit in common with {upstream} here (a shallow clone, or unrelated histories)")
     return (f"note: {why}, so {command} compares the working tree with HEAD itself: the {commits} "
-            f"HEAD has beyond {upstream} are not shown. To review them: `{command} --base {upstream}`\n")
+            f"HEAD has beyond {upstream} {verb} not shown. To review them: `{command} --base {upstream}`\n")
 
 
 def review_base(root: Path, base: str | None, command: str) -> tuple[str, str, str | None]:
