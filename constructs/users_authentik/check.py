@@ -47,7 +47,7 @@ def check_users(data: Any, settings: Settings, file: str) -> list[Problem]:
     problems += _groups(users, declared, settings.users.superuser_group, file)
     problems += _duplicate_ids(users, declared or {}, file)
     problems += _fractional_ids(users, file)
-    problems += _netbird(spellings, declared or {}, settings, file, users)
+    problems += _netbird(users, spellings, declared or {}, settings, file)
     problems += _renames(users, file)
     return sorted(set(problems))
 
@@ -316,8 +316,8 @@ def _group_clashes(users: dict[str, dict], declared: dict | None, superuser_grou
                     "use one name per group, written the same way everywhere", file)
 
 
-def _netbird(spellings: dict[str, tuple[str, str]], declared: dict, settings: Settings, file: str,
-             users: dict[str, dict]) -> list[Problem]:
+def _netbird(users: dict[str, dict], spellings: dict[str, tuple[str, str]], declared: dict, settings: Settings,
+             file: str) -> list[Problem]:
     """With NetBird enabled, someone must be able to sign in to it (as with admins), and the
     IdP manager's service account, which the module owns outside users.json, is nobody's name."""
     netbird = settings.netbird
@@ -332,13 +332,14 @@ def _netbird(spellings: dict[str, tuple[str, str]], declared: dict, settings: Se
     if netbird.idp_manager:
         # A superuser account: compared as usernames are with each other (text.keys), so
         # "netbırd" or a Cyrillic "nеtbird" is no second account Authentik takes for it.
-        key, look = keys(netbird.service_account)
+        fold, skeleton = keys(netbird.service_account)
         problems += [Problem(file, where("users", name),
                              f'"{name}" is, or looks like, the NetBird IdP manager\'s service account '
                              f'"{netbird.service_account}" (settings.json netbird.service_account), which '
                              "the module owns outside users.json",
                              "rename this user, or choose another netbird.service_account")
-                     for name, (k, lk) in spellings.items() if k == key or lk == look]
+                     for name, (name_fold, name_skeleton) in spellings.items()
+                     if name_fold == fold or name_skeleton == skeleton]
     return problems
 
 
