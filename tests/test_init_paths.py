@@ -88,3 +88,11 @@ def test_plain_paths_still_work(fleet: Path, capsys: pytest.CaptureFixture[str])
     assert "./flux/apps/" not in settings
     assert 'docs/flux.md "Using it in a fleet repository"' in " ".join(shown.split())
     assert (fleet / "flux-apps/users_1.a/generated/cdk.tf.json").is_file()
+
+
+def test_a_cluster_name_leaving_the_repository_is_blamed_on_cluster_only(fleet: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    # --clusters is the default and fine: the problem is --cluster's alone.
+    code, shown = _init(fleet, capsys, "-C", "users", "--cluster", "../../../elsewhere")
+    assert code == 1 and '--cluster: "../../../elsewhere" is not one directory name' in shown, shown
+    assert "--clusters" not in shown, shown

@@ -121,7 +121,8 @@ def run_init(root: Path, args: argparse.Namespace, *, synth: Callable[[Path], in
         print(f"wrote {', '.join(_shown(root / n) for n in SCHEMA_FILES)}")
         return 0
     problems = []
-    if not args.cluster or "/" in args.cluster or args.cluster in (".", ".."):
+    one_name = bool(args.cluster) and "/" not in args.cluster and args.cluster not in (".", "..")
+    if not one_name:
         problems.append(Problem("(command line)", "--cluster", "names no cluster directory" if not args.cluster
                                 else f'"{args.cluster}" is not one directory name',
                                 "name the cluster's directory under flux-clusters, e.g. --cluster stefanzhelev"))
@@ -137,7 +138,8 @@ def run_init(root: Path, args: argparse.Namespace, *, synth: Callable[[Path], in
     if data_path is not None and not _PLAIN_PATH.fullmatch(data_path):
         problems.append(_not_plain("-C", data_path, "-C flux-apps/users"))
     # Absolute, "..", or through a link (its folder, the cluster's): may leave the repository.
-    layer = (top / args.clusters / (args.cluster or ".") / "apps" / "users-authentik").resolve()
+    # A --cluster refused above is left out, so that its problem is not blamed on --clusters too.
+    layer = (top / args.clusters / (args.cluster if one_name else ".") / "apps" / "users-authentik").resolve()
     if not layer.is_relative_to(top.resolve()):
         problems.append(Problem("(command line)", "--clusters", f"{args.clusters} is outside the repository at {top}",
                                 "name the folder of the cluster directories from the repository's root, "
