@@ -252,6 +252,9 @@ def test_a_bad_base_is_the_same_problem_for_check_diff_and_plan(tmp_path: Path) 
         assert "Traceback" not in result.stderr
     assert run_main(repo, "plan", "--base=--all").stderr.startswith(
         'users.json: (git, --all): "--all" is not a git revision')
+    for command in ("check", "diff", "plan"):  # an empty --base is refused by all three, not read as no --base
+        result = run_main(repo, command, "--base", "")
+        assert result.returncode == 1 and '"" is not a git revision' in result.stderr, (command, result.stderr)
 
 
 def test_a_repository_without_commits_has_nothing_to_plan_against(tmp_path: Path) -> None:

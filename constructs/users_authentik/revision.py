@@ -182,7 +182,7 @@ def detached_note(root: Path, command: str) -> str | None:
 def review_base(root: Path, base: str | None, command: str) -> tuple[str, str, str | None]:
     """(revision, how messages name it, a note for stderr or None) for `diff` and `plan`:
     --base as given, else default_base, with detached_note when that is HEAD itself."""
-    if base:
+    if base is not None:  # "" too: refused where it is read, as check refuses it
         return base, base, None
     ref, label = default_base(root)
     return ref, label, detached_note(root, command) if ref == "HEAD" else None
