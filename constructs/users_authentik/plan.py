@@ -47,9 +47,9 @@ from .gitref import NotAFile, Unreadable, files_at
 from .model import Roster
 from .problems import Problem
 from .report import format_problems
-from .text import visible
 from .revision import EMPTY, NoRevision, Revision, load_revision, read_files, resolve_commit, review_base
 from .settings import Settings
+from .text import visible
 
 CHECKOUT = Path(__file__).resolve().parents[2]  # the checkout this code runs from
 USER_TYPE = "authentik_user"
@@ -323,8 +323,8 @@ def make_plan(root: Path, roster: Roster, settings: Settings, base: str = "HEAD"
 
             if not base_empty:
                 run.use_module(base_dir)
-                step(f"init of the module {base}'s users.json gives", run.init)
-                step(f"apply of the module {base}'s users.json gives (to build the base state)", run.apply)
+                step(f"init of the module {label}'s users.json gives", run.init)
+                step(f"apply of the module {label}'s users.json gives (to build the base state)", run.apply)
             run.use_module(head_dir)
             step("init of the working tree's module", run.init)
             step("plan of the working tree's module",

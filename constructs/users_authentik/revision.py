@@ -153,7 +153,11 @@ def default_base(root: Path) -> tuple[str, str]:
     """(revision, how messages name it) that synth, check and diff compare with when no
     --base is given: the merge-base of HEAD and the branch it will merge into
     (gitref.UPSTREAMS), "HEAD" when that is HEAD itself or there is none (docs/offboarding.md)."""
-    found = merge_base(root)
+    return _named_base(root, merge_base(root))
+
+
+def _named_base(root: Path, found: tuple[str, str] | None) -> tuple[str, str]:
+    """default_base from merge_base's answer."""
     if found is None:
         return "HEAD", "HEAD"
     upstream, commit = found
@@ -181,11 +185,13 @@ def detached_note(root: Path, command: str) -> str | None:
 
 def review_base(root: Path, base: str | None, command: str) -> tuple[str, str, str | None]:
     """(revision, how messages name it, a note for stderr or None) for `diff` and `plan`:
-    --base as given, else default_base, with detached_note when that is HEAD itself."""
+    --base as given, else default_base, with detached_note when there is no merge-base."""
     if base is not None:  # "" too: refused where it is read, as check refuses it
         return base, base, None
-    ref, label = default_base(root)
-    return ref, label, detached_note(root, command) if ref == "HEAD" else None
+    found = merge_base(root)
+    ref, label = _named_base(root, found)
+    # Only without a merge-base can HEAD be ahead of its upstream unseen (on main it is HEAD).
+    return ref, label, detached_note(root, command) if found is None else None
 
 
 def resolve_commit_or_none(root: Path, ref: str) -> str | None:
