@@ -14,11 +14,9 @@ the fixed cost of Python + Node + jsii + cdktf) and the naive design (bench/naiv
 construct per user through jsii). Results are medians, reported as ratios to the empty stack.
 
 Memory is the peak resident set of the whole process tree: main.py's Python process and
-the two Node processes jsii starts (a launcher and the kernel). A sampler thread walks the
-tree through /proc every few milliseconds and records each process's VmHWM (the kernel's
-own high-water mark of its RSS); the reported peak is the sum of those per-process peaks,
-an upper bound of the tree's true peak (the peaks need not coincide). os.wait4's ru_maxrss
-only gives the largest single process, so it is kept as a cross-check.
+the two Node processes jsii starts (a launcher and the kernel), sampled through /proc
+(users_authentik.standin.measure, which tests/test_bench.py tests; this script and the
+tests import the package, never each other).
 
 Exit status: 0 every target met, 1 a target missed (so the script can gate), 2 a case failed.
 """
@@ -35,7 +33,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,8 +40,9 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 
-from users_authentik.standin.checkout import copy_project  # what a checkout needs to run main.py
-from users_authentik.standin.workload import changed_lines, users_document, with_one_more_user
+from users_authentik.standin.checkout import commit_all, copy_project, onboarding_repo, write_users
+from users_authentik.standin.measure import RunFailed, Sample, flatness, per_thousand, run_once
+from users_authentik.standin.workload import changed_lines, read_tree, users_document, with_one_more_user
 
 SIZES = (1, 10, 100, 1000, 5000, 10000)
 README = BENCH / "README.md"
@@ -62,163 +60,19 @@ MAX_LINES = 12           # lines of generated/ changed by adding one user, any s
 # too small to tell from the noise of whole-process medians; a cost that grows with n
 # (n²) would make the second step 2.5 times the first.
 FLAT_FACTOR, FLAT_SLACK_MS = 1.5, 5.0
-SAMPLE_EVERY_S = 0.004
+# --- cases ------------------------------------------------------------------------------
 
-
-# --- one process, timed and sampled ---------------------------------------------------
-
-def _children(pid: int) -> list[int]:
-    out: list[int] = []
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as fh:
-                out += [int(c) for c in fh.read().split()]
-    except OSError:  # exited meanwhile
-        pass
-    return out
-
-
-def _own_cpu_s(pid: int) -> float | None:
-    """utime + stime of pid itself (/proc/<pid>/stat fields 14 and 15; 16 and 17 are its
-    reaped children), readable while it is an unreaped zombie: its final figures."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            stat = fh.read()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2:].split()  # the command name may hold spaces
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _rss_kb(pid: int) -> tuple[bytes, tuple[int, int, int]] | None:
-    """(command line, (VmSize, VmRSS, VmHWM) in KiB), or None once the process is gone or a zombie."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            cmdline = fh.read()
-        with open(f"/proc/{pid}/status") as fh:
-            fields = dict(line.split(":", 1) for line in fh if line.startswith(("VmSize", "VmRSS", "VmHWM")))
-    except OSError:
-        return None
-    if "VmHWM" not in fields:
-        return None
-    return cmdline, tuple(int(fields[k].split()[0]) for k in ("VmSize", "VmRSS", "VmHWM"))
-
-
-@dataclass
-class Seen:
-    cmdline: bytes
-    hwm: int                # highest VmHWM read (KiB)
-    samples: int = 1        # readings with this command line
-    forked_copy: bool = False  # same command line as its parent (not exec'd, or not yet)
-
-
-class TreeSampler(threading.Thread):
-    """Polls the process tree under `root` until stopped (see the module docstring).
-
-    peak: the highest sum, at one reading, of each live process's own peak so far (VmHWM).
-    Processes that never coexist are not added up (git runs one command after another),
-    and a short peak between two readings still counts (VmHWM keeps it). A child caught
-    between fork and exec still shows its parent's memory: while it shares it (vfork, what
-    subprocess uses), its numbers are exactly its parent's and it is skipped; exec gives it
-    a new command line and a fresh VmHWM, which replace any earlier reading; and a copy of
-    its parent is only counted from its second reading on (a fork that never execs, like
-    the synth child earlier versions of main.py forked, lives long enough; the gap before an exec does not)."""
-
-    def __init__(self, root: int):
-        super().__init__(daemon=True)
-        self.root = root
-        self.seen: dict[int, Seen] = {}
-        self.peak = 0
-        self.tree_rss = 0  # highest sum of VmRSS at one reading (a lower bound, cross-check)
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while True:
-            self.sample()
-            if self._stop_event.wait(SAMPLE_EVERY_S):
-                return
-
-    def sample(self) -> None:
-        peak = rss_total = 0
-        todo: list[tuple[int, tuple | None]] = [(self.root, None)]
-        while todo:
-            pid, parent = todo.pop()
-            mem = _rss_kb(pid)
-            if mem is None:
-                continue
-            cmdline, numbers = mem
-            todo += [(child, mem) for child in _children(pid)]
-            if parent is not None and mem == parent:
-                continue  # vfork before exec: the parent's own memory, counted once already
-            _, rss, hwm = numbers
-            seen = self.seen.get(pid)
-            if seen is None or seen.cmdline != cmdline:
-                seen = self.seen[pid] = Seen(cmdline, hwm, forked_copy=parent is not None and cmdline == parent[0])
-            else:
-                seen.hwm, seen.samples = max(seen.hwm, hwm), seen.samples + 1
-            if not seen.forked_copy or seen.samples >= 2:
-                peak += seen.hwm
-                rss_total += rss
-        self.peak = max(self.peak, peak)
-        self.tree_rss = max(self.tree_rss, rss_total)
-
-    @property
-    def processes(self) -> int:
-        return sum(1 for s in self.seen.values() if not s.forked_copy or s.samples >= 2)
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join()
-
-
-@dataclass
-class Sample:
-    wall_s: float
-    cpu_s: float       # user + system CPU time of the whole tree (wait4 includes reaped children)
-    peak_kb: int       # TreeSampler.peak: live processes' own peaks, summed at a reading (reported)
-    tree_rss_kb: int   # highest simultaneous total seen by sampling (a lower bound)
-    maxrss_kb: int     # wait4: the largest single process (cross-check)
-    processes: int
-    # The started process's own CPU, all its threads, none of its children: for main.py, the
-    # one Python interpreter, whose threads run Python on one core at a time (the GIL).
-    own_cpu_s: float | None = None
-
-
-class CaseFailed(Exception):
-    pass
-
-
-def run_once(cmd: list[str], cwd: Path, expect: int = 0, extra_env: dict[str, str] | None = None) -> Sample:
+def case_env(cwd: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a case runs in: the measured copy's own code (it may come from another
+    checkout: --source), whatever checkout the venv has installed."""
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20", "CHECKPOINT_DISABLE": "1",
-           **(extra_env or {})}
+           **(extra or {})}
     env.pop("CDKTF_OUTDIR", None)
-    # The measured copy's own code (it may come from another checkout: --source), whatever
-    # checkout the venv has installed.
     env["PYTHONPATH"] = str(cwd / "constructs")
     # A working copy keeps __pycache__ from one commit to the next; let the warm-up write it.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    with tempfile.TemporaryFile() as output:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                stdout=output, stderr=subprocess.STDOUT)
-        sampler = TreeSampler(proc.pid)
-        sampler.start()
-        # Wait for the exit without reaping, so the sampler never reads a recycled pid...
-        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
-        wall = time.perf_counter() - start
-        sampler.stop()
-        own_cpu = _own_cpu_s(proc.pid)
-        _, status, usage = os.wait4(proc.pid, 0)  # ...then reap it and get its rusage.
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != expect:
-            output.seek(0)
-            raise CaseFailed(f"{' '.join(cmd)} in {cwd} exited {proc.returncode}, expected {expect}:\n"
-                             + output.read().decode("utf-8", "replace")[-3000:])
-    return Sample(wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime, peak_kb=sampler.peak, tree_rss_kb=sampler.tree_rss,
-                  maxrss_kb=usage.ru_maxrss, processes=sampler.processes, own_cpu_s=own_cpu)
+    return env
 
-
-# --- cases ------------------------------------------------------------------------------
 
 @dataclass
 class Case:
@@ -258,39 +112,6 @@ class Case:
         return statistics.median(known) if known else None
 
 
-def write_users(root: Path, document: dict) -> None:
-    (root / "users.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def read_tree(path: Path) -> dict[str, str]:
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(path.glob("*")) if p.is_file()
-            and not p.name.startswith(".")}
-
-
-def git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid",
-                    "-C", str(root), *args], check=True, capture_output=True)
-
-
-def commit_all(root: Path) -> None:
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "--no-verify", "-m", "bench"]):
-        git(root, *args)
-
-
-def onboarding_repo(source: Path, dest: Path, n: int, seed: int) -> Path:
-    """A git repo of the project with n users committed and one more person in the working
-    tree: the commit a pre-commit hook sees when someone is onboarded. main.py's removal
-    guard then reads and compares users.json at HEAD, as it does in every real hook run."""
-    if shutil.which("git") is None:
-        raise CaseFailed("git is needed: main.py compares users.json with the last commit")
-    root = copy_project(dest, source)
-    document = users_document(n, seed)
-    write_users(root, document)
-    commit_all(root)
-    write_users(root, with_one_more_user(document, seed)[0])
-    return root
-
-
 def lines_changed_by_one_user(case: Case, outdir: str, seed: int) -> int:
     """Synthesize users.json (already done by the timed runs), add one more person, count
     the lines of outdir that change."""
@@ -299,11 +120,11 @@ def lines_changed_by_one_user(case: Case, outdir: str, seed: int) -> int:
     document, _ = with_one_more_user(json.loads(original), seed + 1)
     write_users(case.cwd, document)
     try:
-        run_once(case.cmd, case.cwd)
+        run_once(case.cmd, case.cwd, env=case_env(case.cwd))
         return changed_lines(before, read_tree(case.cwd / outdir))
     finally:
         (case.cwd / "users.json").write_bytes(original)
-        run_once(case.cmd, case.cwd)  # back to n users
+        run_once(case.cmd, case.cwd, env=case_env(case.cwd))  # back to n users
 
 
 EAGER_IMPORT = ("import os, sys; os.environ.setdefault('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '18,20'); "
@@ -381,7 +202,7 @@ def run_rounds(cases: dict[str, Case], runs: int, warmup: int) -> None:
     for r in range(total):
         started = time.perf_counter()
         for case in cases.values():
-            sample = run_once(case.cmd, case.cwd, case.expect, case.env)
+            sample = run_once(case.cmd, case.cwd, case.expect, case_env(case.cwd, case.env))
             if r >= warmup:
                 case.samples.append(sample)
         label = "warm-up" if r < warmup else f"run {r - warmup + 1}/{runs}"
@@ -413,16 +234,14 @@ class Probe:
 def run_probes(probes: dict[int, Probe], rounds: int, repeats: int) -> None:
     """Each round starts per_user.py once per size (sizes interleaved, as in run_rounds) and
     keeps its repeats after the first, which also starts jsii."""
-    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20", "CHECKPOINT_DISABLE": "1"}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
     for r in range(rounds):
         started = time.perf_counter()
         for probe in probes.values():
-            env["PYTHONPATH"] = str(probe.root / "constructs")  # the copy's own code, as in run_once
+            env = case_env(probe.root)
             cmd = [sys.executable, str(BENCH / "per_user.py"), "--repeats", str(repeats + 1)]
             done = subprocess.run(cmd, cwd=probe.root, env=env, capture_output=True, text=True)
             if done.returncode != 0:
-                raise CaseFailed(f"{' '.join(cmd)} in {probe.root} exited {done.returncode}:\n{done.stderr[-3000:]}")
+                raise RunFailed(f"{' '.join(cmd)} in {probe.root} exited {done.returncode}:\n{done.stderr[-3000:]}")
             probe.samples += [json.loads(line) for line in done.stdout.splitlines()[1:]]
         print(f"  per-user probe {r + 1}/{rounds}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
 
@@ -439,16 +258,6 @@ def versions() -> str:
     node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
     return (f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, "
             f"Python {platform.python_version()}, Node {node}, cdktf {dist('cdktf')}, jsii {dist('jsii')}")
-
-
-def per_thousand(values: dict[int, float]) -> dict[int, float | None]:
-    """ms per 1,000 added users, for each size from the previous one; values are seconds."""
-    out: dict[int, float | None] = {}
-    previous = None
-    for n in sorted(values):
-        out[n] = None if previous is None else (values[n] - values[previous]) * 1e6 / (n - previous)
-        previous = n
-    return out
 
 
 def series(cases: dict[str, Case], prefix: str, measure: str) -> dict[int, float]:
@@ -509,22 +318,6 @@ def fixed_table(cases: dict[str, Case]) -> list[str]:
     return rows
 
 
-def flatness(values: dict[int, float], measure: str) -> tuple[bool, str] | None:
-    """"Flat from 1,000 to 10,000": the step 5,000 -> 10,000 against 1,000 -> 5,000."""
-    steps = per_thousand(values)
-    inner = [n for n in sorted(values) if 1000 < n <= 10000 and steps[n] is not None]
-    if len(inner) < 2 or min(values) > 1000:
-        return None
-    a, b = inner[0], inner[-1]
-    small, large = steps[a], steps[b]
-    start_a, start_b = max(n for n in values if n < a), max(n for n in values if n < b)
-    limit = max(small * FLAT_FACTOR, small + FLAT_SLACK_MS)
-    what = "wall time" if measure == "wall" else "CPU time"
-    return (large <= limit, f"cost per 1,000 added users flat ({what}, per_user.py): {large:.0f} ms from "
-                            f"{start_b:,} to {b:,} vs {small:.0f} ms from {start_a:,} to {a:,} "
-                            f"(target ≤ {limit:.0f} ms: {FLAT_FACTOR} × or + {FLAT_SLACK_MS:.0f} ms)")
-
-
 def targets(cases: dict[str, Case], probes: dict[int, Probe], sizes: list[int],
             lines: dict[str, int]) -> list[tuple[bool, str]]:
     out = []
@@ -556,9 +349,12 @@ def targets(cases: dict[str, Case], probes: dict[int, Probe], sizes: list[int],
     # Judged on the probe: the whole pipeline repeated inside one process, so the fixed
     # start of Python (and its noise) is out of the difference. On its CPU time, which other
     # processes on the machine do not inflate.
-    judged = flatness({n: p.cpu for n, p in probes.items()}, "cpu")
+    judged = flatness({n: p.cpu for n, p in probes.items()}, FLAT_FACTOR, FLAT_SLACK_MS)
     if judged is not None:
-        out.append(judged)
+        out.append((judged.flat, f"cost per 1,000 added users flat (CPU time, per_user.py): {judged.large:.0f} ms "
+                                 f"from {judged.start_b:,} to {judged.b:,} vs {judged.small:.0f} ms from "
+                                 f"{judged.start_a:,} to {judged.a:,} (target ≤ {judged.limit:.0f} ms: "
+                                 f"{FLAT_FACTOR} × or + {FLAT_SLACK_MS:.0f} ms)"))
     main_lines = {k: v for k, v in lines.items() if k.startswith("main:")}
     if main_lines:
         worst = max(main_lines.values())
@@ -724,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
                 for prefix, outdir in (("main", "generated"), ("naive", "generated-naive")):
                     if f"{prefix}:{n}" in cases:
                         lines[f"{prefix}:{n}"] = lines_changed_by_one_user(cases[f"{prefix}:{n}"], outdir, args.seed)
-        except CaseFailed as failed:
+        except (RunFailed, FileNotFoundError) as failed:
             print(f"bench: a case failed: {failed}", file=sys.stderr)
             return 2
     checks = targets(cases, probes, args.sizes, lines)

@@ -1,4 +1,5 @@
-"""The benchmark's inputs and counters (bench/): behaviour only, nothing timed."""
+"""The benchmark's inputs and counters (users_authentik.standin, what bench/ runs on; the
+probe script bench/per_user.py as a process): behaviour only, nothing timed."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import bench  # the script under test (tests test bench/; bench never imports tests)
 from tests.helpers import ROOT, read_json, run_main, write_json
-from users_authentik.standin.workload import changed_lines, users_document, with_one_more_user
+from users_authentik.standin.checkout import onboarding_repo
+from users_authentik.standin.measure import flatness, run_once
+from users_authentik.standin.workload import changed_lines, read_tree, users_document, with_one_more_user
 
 
 def test_generated_users_pass_the_projects_checks(project: Path) -> None:
@@ -30,16 +32,16 @@ def test_one_more_user_is_a_small_diff_of_generated(project: Path) -> None:
     document = users_document(50)
     write_json(project / "users.json", document)
     assert run_main(project).returncode == 0
-    before = bench.read_tree(project / "generated")
+    before = read_tree(project / "generated")
 
     bigger, added = with_one_more_user(document)
     assert set(bigger["users"]) - set(document["users"]) == {added}
     write_json(project / "users.json", bigger)
     result = run_main(project)
     assert result.returncode == 0, result.stderr
-    after = bench.read_tree(project / "generated")
+    after = read_tree(project / "generated")
     assert added in read_json(project / "generated" / "users.tf.json")["locals"]["users"]
-    assert 1 <= changed_lines(before, after) <= bench.MAX_LINES
+    assert changed_lines(before, after) == 1  # the new person's row
 
 
 def test_changed_lines_counts_additions_and_removals() -> None:
@@ -52,7 +54,7 @@ def test_changed_lines_counts_additions_and_removals() -> None:
 
 
 def test_sampler_measures_a_process_tree() -> None:
-    sample = bench.run_once([sys.executable, "-c", "import subprocess, sys; "
+    sample = run_once([sys.executable, "-c", "import subprocess, sys; "
                              "subprocess.run([sys.executable, '-c', 'import time; time.sleep(0.2)'])"], ROOT)
     assert sample.wall_s >= 0.2
     assert sample.processes == 2
@@ -65,7 +67,7 @@ def test_own_cpu_is_the_process_and_its_threads_not_its_children() -> None:
     code = (busy + "import subprocess, sys, threading\nthread = threading.Thread(target=spin); thread.start()\n"
             "spin(); thread.join()\n"
             f"subprocess.run([sys.executable, '-c', {busy + 'spin(); spin()'!r}])\n")
-    sample = bench.run_once([sys.executable, "-c", code], ROOT)
+    sample = run_once([sys.executable, "-c", code], ROOT)
     assert sample.own_cpu_s is not None
     assert 0.6 <= sample.own_cpu_s < 0.9  # two threads of 0.3 s each (and the start-up)
     assert sample.cpu_s >= sample.own_cpu_s + 0.6  # the child's 0.6 s: in the tree, not its own
@@ -77,14 +79,14 @@ def test_a_child_caught_before_exec_is_not_counted_as_a_copy_of_its_parent() -> 
     code = ("import subprocess, sys, time; big = bytearray(300 * 2**20); big[::4096] = b'x' * len(big[::4096])\n"
             "for _ in range(20):\n"
             "    subprocess.run([sys.executable, '-c', 'import time; time.sleep(0.01)'])\n")
-    sample = bench.run_once([sys.executable, "-c", code], ROOT)
+    sample = run_once([sys.executable, "-c", code], ROOT)
     assert sample.processes > 2
     parent = 300 * 1024
     assert parent <= sample.peak_kb < parent + 100 * 1024  # one parent, plus small children
 
 
 def test_onboarding_repo_is_a_commit_adding_one_person(tmp_path: Path) -> None:
-    root = bench.onboarding_repo(ROOT, tmp_path / "repo", 30, seed=6)
+    root = onboarding_repo(ROOT, tmp_path / "repo", 30, seed=6)
     head = subprocess.run(["git", "-C", str(root), "show", "HEAD:users.json"], capture_output=True,
                           text=True, check=True).stdout
     assert json.loads(head)["users"] == users_document(30, 6)["users"]
@@ -94,18 +96,22 @@ def test_onboarding_repo_is_a_commit_adding_one_person(tmp_path: Path) -> None:
 
 
 def test_the_per_user_probe_runs_the_pipeline(tmp_path: Path) -> None:
-    root = bench.onboarding_repo(ROOT, tmp_path / "repo", 20, seed=6)
-    probe = bench.Probe(20, root)
-    bench.run_probes({20: probe}, rounds=1, repeats=2)
-    assert len(probe.samples) == 2  # the first repeat (it starts jsii) is dropped
-    assert 0 < probe.cpu and 0 < probe.wall
+    root = onboarding_repo(ROOT, tmp_path / "repo", 20, seed=6)
+    probe = subprocess.run([sys.executable, str(ROOT / "bench" / "per_user.py"), "--repeats", "2"], cwd=root,
+                           capture_output=True, text=True)
+    assert probe.returncode == 0, probe.stderr
+    repeats = [json.loads(line) for line in probe.stdout.splitlines()]
+    assert len(repeats) == 2 and all(0 < r["cpu_s"] and 0 < r["wall_s"] for r in repeats)
     assert "users" in read_json(root / "generated" / "users.tf.json")["locals"]
 
 
 def test_flatness_passes_a_linear_cost_and_fails_a_quadratic_one() -> None:
     linear = {n: 0.5 + n * 20e-6 for n in (1000, 5000, 10000)}  # 20 ms per 1,000 users
-    ok, text = bench.flatness(linear, "wall")
-    assert ok and "20 ms from 5,000 to 10,000 vs 20 ms from 1,000 to 5,000" in text
+    judged = flatness(linear, 1.5, 5.0)
+    assert judged is not None and judged.flat
+    assert (round(judged.small), round(judged.large), round(judged.limit)) == (20, 20, 30)
+    assert (judged.start_a, judged.a, judged.start_b, judged.b) == (1000, 5000, 5000, 10000)
     quadratic = {n: 0.5 + (n / 1000) ** 2 * 2e-3 for n in (1000, 5000, 10000)}
-    assert not bench.flatness(quadratic, "cpu")[0]
-    assert bench.flatness({1000: 1.0, 5000: 1.1}, "wall") is None  # one step: nothing to compare
+    judged = flatness(quadratic, 1.5, 5.0)
+    assert judged is not None and not judged.flat
+    assert flatness({1000: 1.0, 5000: 1.1}, 1.5, 5.0) is None  # one step: nothing to compare

@@ -1,4 +1,5 @@
-"""Benchmark and test inputs: realistic, deterministic users.json documents, and a line-diff counter.
+"""Benchmark and test inputs: realistic, deterministic users.json documents, and a line-diff counter
+of generated files.
 
 Everything here is pure Python with no project imports, so tests can use it cheaply.
 A document from `users_document(n, seed)` passes every check of `python3 main.py check`:
@@ -12,6 +13,7 @@ import copy
 import difflib
 import random
 import unicodedata
+from pathlib import Path
 from typing import Any
 
 FIRST_NAMES = (
@@ -126,3 +128,9 @@ def changed_lines(before: dict[str, str], after: dict[str, str]) -> int:
         # diff[:2] are the ---/+++ file headers; "@@" lines open hunks; the rest are changes.
         total += sum(1 for line in diff[2:] if not line.startswith("@@"))
     return total
+
+
+def read_tree(path: Path) -> dict[str, str]:
+    """The files of a directory (generated/, say), name -> text, for changed_lines."""
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(path.glob("*")) if p.is_file()
+            and not p.name.startswith(".")}
