@@ -159,6 +159,36 @@ def test_constructs_and_diff_read_the_declaration() -> None:
     assert set(changes.GROUP_FIELDS) == {"attributes", "authentik_id", "netbird"}
 
 
+def test_a_version_built_with_another_ones_users_is_what_building_it_alone_gives() -> None:
+    # The guard builds the base with the working tree's users (model.Prior): an entry left as
+    # it is is taken as it was built, and anything else is built as without them.
+    settings = Settings.defaults()
+    head = {"users": {"ada": user("ada", is_admin=True), "bob": user("bob", groups=["dev"]),
+                      "cat": user("cat", authentik_id=42), "dan": user("dan", is_admin=True)}}
+    roster = build_roster(head, settings)
+    prior = model.Prior.of(head, roster, settings)
+    base = json.loads(json.dumps(head))
+    base["users"]["bob"]["email"] = "robert@example.org"  # changed
+    del base["users"]["ada"]  # the change adds ada back
+    base["users"]["eve"] = user("eve")  # the change removes eve
+    base["users"]["cat"]["authentik_id"] = 42.0  # equal to Python, not the same JSON
+    base["users"]["dan"]["is_admin"] = 1  # likewise: committed past the checks
+    alone, reused = build_roster(base, settings), build_roster(base, settings, prior)
+    assert reused == alone
+    taken = {u.username for u in reused.users if u is prior.users.get(u.username)}
+    assert taken == set()  # every entry above differs from the change's in value or JSON type
+    base["users"]["dan"]["is_admin"] = True
+    base["users"]["cat"]["authentik_id"] = 42
+    reused = build_roster(base, settings, prior)
+    assert reused == build_roster(base, settings)
+    assert {u.username for u in reused.users if u is prior.users.get(u.username)} == {"cat", "dan"}
+    assert not well_typed(build_roster({"users": {**base["users"], "dan": user("dan", is_admin=1)}}, settings, prior))
+    # Other settings give an absent key another value: nothing is taken.
+    other = replace(settings, users=replace(settings.users, path="people"))
+    assert build_roster(base, other, prior) == build_roster(base, other)
+    assert all(u.path == "people" for u in build_roster(base, other, prior).users)
+
+
 @pytest.mark.parametrize("entity, field, value", [
     ("users", "name", 3), ("users", "active", "yes"), ("users", "is_admin", 1), ("users", "groups", ("dev", 2)),
     ("users", "authentik_id", "42"), ("users", "renamed_from", 5), ("groups", "netbird", "yes"),

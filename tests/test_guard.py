@@ -322,6 +322,23 @@ def test_check_and_diff_compare_with_the_same_committed_version(
     assert "note: users.json at HEAD has 1 problem (above); it is compared as committed" in out
 
 
+def test_the_base_takes_the_changes_users_for_the_entries_it_leaves_alone(tmp_path: Path) -> None:
+    # Only what the change touched is built again (model.Prior): at 10,000 users that is
+    # most of the base's build (bench/README.md).
+    from users_authentik.loading import read_folder, validate
+    from users_authentik.revision import read_base
+
+    root = git_project(tmp_path / "repo", directory(10))
+    change(root, lambda d: d["users"]["u01"].update(name="Renamed"))
+    head = validate(read_folder(root))
+    base = read_base(root, None, head)
+    assert base.at is not None and base.at.roster is not None
+    working = {u.username: u for u in head.roster.users}
+    taken = {u.username for u in base.at.roster.users if u is working[u.username]}
+    assert taken == set(head.document["users"]) - {"u01"}
+    assert next(u for u in base.at.roster.users if u.username == "u01").name != "Renamed"
+
+
 @pytest.mark.parametrize("committed", [
     lambda d: d["users"]["u00"].update(name=5),  # a number where the model holds text
     lambda d: d["users"]["u00"].update(is_admin="yes"),

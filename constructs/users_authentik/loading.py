@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .check import FREE_FORM, check_users
-from .model import Roster, build_roster, well_typed
+from .model import Prior, Roster, build_roster, well_typed
 from .parse import load_json
 from .problems import Problem
 from .settings import Settings
@@ -150,7 +150,7 @@ def validate(sources: Sources, settings: LoadedSettings | None = None) -> Loaded
     return Loaded(build_roster(parsed.document, settings), settings, (), parsed.document, sources)
 
 
-def build_unchecked(sources: Sources) -> tuple[Roster, Settings] | None:
+def build_unchecked(sources: Sources, prior: Prior | None = None) -> tuple[Roster, Settings] | None:
     """The model (and settings) of files that passed validate() when they were committed,
     built without checking them again (the removal guard, on every synth); None if it cannot
     be built, or not with the model's types, as a file committed past the checks may not (a
@@ -159,7 +159,7 @@ def build_unchecked(sources: Sources) -> tuple[Roster, Settings] | None:
     if parsed.problems or parsed.settings is None:
         return None
     try:
-        roster = build_roster(parsed.document, parsed.settings)
+        roster = build_roster(parsed.document, parsed.settings, prior)
     except (KeyError, TypeError, AttributeError, ValueError):
         # Not the model's shape. validate() then says why, and should the file pass its
         # checks, builds it again and raises: a bug in build_roster is not hidden here.

@@ -253,11 +253,17 @@ class Roster:
         return user.active and not self.netbird_groups.isdisjoint(user.groups)
 
 
+def _defaults(cls: Entity, settings: Settings) -> tuple[Any, ...]:
+    """The value of each declared key an entry leaves out."""
+    return tuple(k.settings_default(settings) if k.settings_default else k.schema.get("default")
+                 for _, k in declared(cls))
+
+
 def _builder(cls: Entity, settings: Settings) -> Callable[[str, dict[str, Any]], Any]:
     """name, users.json entry -> cls, reading each declared key (or its default)."""
     keys = declared(cls)
     names = tuple(k.json_key for _, k in keys)
-    defaults = tuple(k.settings_default(settings) if k.settings_default else k.schema.get("default") for _, k in keys)
+    defaults = _defaults(cls, settings)
     reads = tuple((i, k.read) for i, (_, k) in enumerate(keys) if k.read is not None)
 
     def build(name: str, entry: dict[str, Any]) -> Any:
@@ -268,9 +274,35 @@ def _builder(cls: Entity, settings: Settings) -> Callable[[str, dict[str, Any]],
     return build
 
 
-def build_roster(data: dict[str, Any], settings: Settings) -> Roster:
-    """Only called on a document that passed every check."""
+@dataclass(frozen=True)
+class Prior:
+    """The users built from another version of users.json (the working tree's, when the
+    guard builds the base): build_roster takes a User from here for an entry that is the
+    same, read with the same defaults, instead of building it again."""
+
+    entries: dict[str, Any]  # that version's "users", as parsed
+    users: dict[str, User]  # built from them, by username
+    defaults: tuple[Any, ...]  # what they were read with (_defaults)
+
+    @classmethod
+    def of(cls, data: dict[str, Any], roster: Roster, settings: Settings) -> Prior:
+        return cls(data["users"], {u.username: u for u in roster.users}, _defaults(User, settings))
+
+    def user(self, name: str, entry: Any) -> User | None:
+        """The User of `entry` if it is this version's entry `name`: equal, and each value of
+        the same JSON type (Python takes true for 1 and 1.0; the model does not)."""
+        known = self.entries.get(name)
+        if known is None or known != entry or any(type(v) is not type(known[k]) for k, v in entry.items()):
+            return None
+        return self.users[name]
+
+
+def build_roster(data: dict[str, Any], settings: Settings, prior: Prior | None = None) -> Roster:
+    """Only called on a document that passed every check, or built unchecked (a committed
+    base, then checked by well_typed)."""
     user = _builder(User, settings)
+    if prior is not None and prior.defaults == _defaults(User, settings):
+        build, user = user, lambda name, entry: prior.user(name, entry) or build(name, entry)
     users = tuple(user(name, entry) for name, entry in sorted(data["users"].items()))
     declared_groups = data.get("groups")
     if declared_groups is None:

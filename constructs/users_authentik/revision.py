@@ -19,7 +19,7 @@ from pathlib import Path
 from .gitref import (Missing, NotAFile, Unreadable, ahead_of_upstream, ambiguous_refs, files_at, history, merge_base,
                      resolve)
 from .loading import FILES, Loaded, Sources, build_unchecked, validate
-from .model import Roster
+from .model import Prior, Roster
 from .problems import Problem
 from .settings import Settings
 from .settings_file import load_settings
@@ -101,7 +101,7 @@ def read_files(root: Path, ref: str) -> dict[str, bytes]:
 
 
 def load_revision(root: Path, ref: str, files: dict[str, bytes] | None = None, *,
-                  check: bool = True) -> Revision:
+                  check: bool = True, prior: Prior | None = None) -> Revision:
     """The model of users.json at ref (roster None: nothing to compare with) and its
     problems, each naming the file as `users.json at <ref>`. Raises NoRevision if there is
     no ref to read, or its files are refused. files: their bytes, if read already.
@@ -110,13 +110,14 @@ def load_revision(root: Path, ref: str, files: dict[str, bytes] | None = None, *
     them (loading.build_unchecked): only a file it cannot be built from (committed past the
     checks) has none, and its problems say why. The removal guard and diff so compare with
     the same version. check=False (the guard, on every synth) skips the full check of a file
-    that builds; diff lists its problems."""
+    that builds; diff lists its problems. prior: the working tree's users, whose unchanged
+    entries the unchecked build takes as they are (model.Prior)."""
     files = read_files(root, ref) if files is None else files
     if "users.json" not in files:
         settings = load_settings(files.get("settings.json"))[0]  # nobody existed yet; the settings may, or not
         return Revision(EMPTY, settings or Settings.defaults(), [])
     sources = Sources(files)
-    built = build_unchecked(sources) if not check else None
+    built = build_unchecked(sources, prior) if not check else None
     if built is not None:
         return Revision(*built, [])
     loaded = validate(sources)
@@ -226,7 +227,9 @@ def read_base(root: Path, ref: str | None, head: Loaded) -> Base:
         return Base(ref, name, missing=missing)
     if head.roster is not None and all(head.sources.files.get(f) == files.get(f) for f in FILES):
         return Base(ref, name, unchanged=True)
-    at = load_revision(root, name, files, check=False)
+    # The change's own users, for the entries it leaves as they are (most of them).
+    prior = Prior.of(head.document, head.roster, head.settings) if head.roster and head.settings else None
+    at = load_revision(root, name, files, check=False, prior=prior)
     deleted = "users.json" not in files  # or never there: last_readable tells
     earlier = last_readable(root, target) if at.roster is None or deleted else None
     return Base(ref, name, at, earlier)
