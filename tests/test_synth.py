@@ -167,6 +167,53 @@ def test_the_engine_hands_the_gil_over_sooner_only_while_it_starts() -> None:
         sys.setswitchinterval(before)
 
 
+@pytest.fixture
+def caller_interval():
+    """A switch interval of the caller's own, put back after the test."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.004)
+    yield 0.004
+    sys.setswitchinterval(before)
+
+
+def test_engines_that_overlap_leave_the_callers_interval(caller_interval: float) -> None:
+    # Two runs on two threads of one process (an embedding caller): the second engine must
+    # not take the first one's short interval for the caller's and restore that.
+    first, second = synth.StackEngine(), synth.StackEngine()
+    first.join()
+    assert sys.getswitchinterval() == synth.StackEngine.SWITCH_INTERVAL  # second still starting
+    second.join()
+    assert sys.getswitchinterval() == caller_interval
+
+
+def test_an_engine_whose_thread_cannot_start_fails_at_wait_and_leaves_the_interval(
+        caller_interval: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_thread(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    engine = synth.StackEngine()  # a run that finds problems in users.json reports those
+    assert sys.getswitchinterval() == caller_interval
+    with pytest.raises(RuntimeError, match="can't start new thread"):
+        engine.wait()
+    assert sys.getswitchinterval() == caller_interval
+
+
+def test_ctrl_c_while_the_engine_is_joined_leaves_the_interval(
+        caller_interval: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = synth.StackEngine()
+    assert engine._thread is not None
+    thread = engine._thread
+
+    def interrupted(timeout: float | None = None) -> None:
+        raise KeyboardInterrupt
+    monkeypatch.setattr(thread, "join", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        engine.join()
+    assert sys.getswitchinterval() == caller_interval
+    monkeypatch.undo()
+    thread.join()
+
+
 def test_a_linked_stack_file_is_refused_before_it_is_read(project: Path, tmp_path: Path) -> None:
     # Whether cdk.tf.json is current is asked before users.json is checked (to start cdktf
     # early), and so before the rest of the run: still only of a plain file. A link to a

@@ -102,7 +102,7 @@ class StackEngine:
     def __init__(self) -> None:
         self._failed: BaseException | None = None
         self._thread: threading.Thread | None = None
-        self._interval: float | None = None  # the interval to restore once the thread is done
+        self._holds = False  # the short switch interval (_SWITCH), until join()
         try:
             # jsii itself is plain Python, imported here: on the thread it would wait for the
             # GIL at every file it reads. What the thread does is mostly waiting for Node.
@@ -110,10 +110,16 @@ class StackEngine:
         except Exception as error:  # raised by wait(), like any failure to start: a run that
             self._failed = error    # finds problems in users.json reports those instead
             return
-        self._interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(self._interval, self.SWITCH_INTERVAL))
-        self._thread = threading.Thread(target=self._start, name="cdktf-start", daemon=True)
-        self._thread.start()
+        _SWITCH.hold(self.SWITCH_INTERVAL)
+        self._holds = True
+        try:
+            thread = threading.Thread(target=self._start, name="cdktf-start", daemon=True)
+            thread.start()
+        except BaseException as error:  # no thread to wait for (RuntimeError: none could start)
+            self._failed = error
+            self._release()
+            return
+        self._thread = thread
 
     def _start(self) -> None:
         try:
@@ -130,11 +136,42 @@ class StackEngine:
     def join(self) -> None:
         """Until the thread is done (a run that found problems never needs the stack, but no
         import may be left running as the interpreter exits)."""
-        if self._thread is not None:
-            self._thread.join()
-        if self._interval is not None:
-            sys.setswitchinterval(self._interval)
-            self._interval = None
+        try:
+            if self._thread is not None:
+                self._thread.join()
+        finally:  # Ctrl-C in join() too: the caller's interval is back
+            self._release()
+
+    def _release(self) -> None:
+        if self._holds:
+            self._holds = False
+            _SWITCH.release()
+
+
+class _SwitchInterval:
+    """The process's switch interval, held short while any engine starts. Engines may overlap
+    (callers on two threads): the first to hold it saves the caller's, the last restores it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._saved = 0.0
+
+    def hold(self, interval: float) -> None:
+        with self._lock:
+            if self._holders == 0:
+                self._saved = sys.getswitchinterval()
+            self._holders += 1
+            sys.setswitchinterval(min(self._saved, interval))
+
+    def release(self) -> None:
+        with self._lock:
+            self._holders -= 1
+            if self._holders == 0:
+                sys.setswitchinterval(self._saved)
+
+
+_SWITCH = _SwitchInterval()
 
 
 def render_stack(settings: Settings, engine: StackEngine | None = None) -> str:
