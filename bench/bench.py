@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Benchmark `python3 main.py` (what pre-commit and `cdktf synth` run) from 1 to 10,000 users.
 
-    python3 bench/bench.py              # full run (a few minutes); rewrites bench/README.md's results
-    python3 bench/bench.py --quick      # smoke test: 10 and 100 users, one run, README untouched
-    python3 bench/bench.py --source /tmp/before --no-write --raw /tmp/before.json   # another version...
-    python3 bench/bench.py --before /tmp/before.json   # ...as the "before" column of this one's README
+    .venv/bin/python bench/bench.py              # full run (a few minutes); rewrites bench/README.md's results
+    .venv/bin/python bench/bench.py --quick      # smoke test: 10 and 100 users, one run, README untouched
+    .venv/bin/python bench/bench.py --source /tmp/before --no-write --raw /tmp/before.json   # another version...
+    .venv/bin/python bench/bench.py --before /tmp/before.json   # ...as the "before" column of this one's README
 
 Every case is a whole process started the way a hook starts it, timed from spawn to exit,
 in a scratch copy of the project (the repo is never written, except the README section

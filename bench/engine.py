@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Benchmark the engine: OpenTofu planning the module at 1,000 to 10,000 users.
 
-    make bench-engine                          # = python3 bench/engine.py: full run; rewrites bench/README.md's engine table
-    python3 bench/engine.py --sizes 100,200 --no-write     # smoke test
-    python3 bench/engine.py --engine terraform --no-write  # the same on terraform, for comparison
+    make bench-engine                          # = .venv/bin/python bench/engine.py: full run; rewrites bench/README.md's engine table
+    .venv/bin/python bench/engine.py --sizes 100,200 --no-write     # smoke test
+    .venv/bin/python bench/engine.py --engine terraform --no-write  # the same on terraform, for comparison
 
 For each size n the committed project is synthesized with n generated users (bench/workload.py)
 and, in a scratch workspace, applied; then timed: a no-op plan of the same module and a plan of
