@@ -300,10 +300,11 @@ class Prior:
 def build_roster(data: dict[str, Any], settings: Settings, prior: Prior | None = None) -> Roster:
     """Only called on a document that passed every check, or built unchecked (a committed
     base, then checked by well_typed)."""
-    user = _builder(User, settings)
-    if prior is not None and prior.defaults == _defaults(User, settings):
-        build, user = user, lambda name, entry: prior.user(name, entry) or build(name, entry)
-    users = tuple(user(name, entry) for name, entry in sorted(data["users"].items()))
+    build = _builder(User, settings)
+    if prior is not None and prior.defaults != _defaults(User, settings):
+        prior = None  # its users were read with other defaults
+    users = tuple((prior and prior.user(name, entry)) or build(name, entry)
+                  for name, entry in sorted(data["users"].items()))
     declared_groups = data.get("groups")
     if declared_groups is None:
         # Without a groups section, the groups are the ones users name.
