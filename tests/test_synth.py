@@ -150,23 +150,6 @@ def test_a_rebuild_with_a_bad_users_json_reports_it_and_leaves_no_start_running(
     assert not [t for t in threading.enumerate() if t.name == "cdktf-start"]
 
 
-def test_the_engine_hands_the_gil_over_sooner_only_while_it_starts() -> None:
-    # While cdktf is imported on its thread, the busy checks must not keep the GIL for the
-    # default 5 ms at each file the import reads (bench/README.md); afterwards the run's
-    # own setting is back.
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(0.004)
-    try:
-        engine = synth.StackEngine()
-        assert sys.getswitchinterval() == synth.StackEngine.SWITCH_INTERVAL < 0.004
-        engine.wait()
-        assert sys.getswitchinterval() == 0.004
-        engine.join()  # a second join restores nothing twice
-        assert sys.getswitchinterval() == 0.004
-    finally:
-        sys.setswitchinterval(before)
-
-
 @pytest.fixture
 def caller_interval():
     """A switch interval of the caller's own, put back after the test."""
@@ -174,6 +157,18 @@ def caller_interval():
     sys.setswitchinterval(0.004)
     yield 0.004
     sys.setswitchinterval(before)
+
+
+def test_the_engine_hands_the_gil_over_sooner_only_while_it_starts(caller_interval: float) -> None:
+    # While cdktf is imported on its thread, the busy checks must not keep the GIL for the
+    # default 5 ms at each file the import reads (bench/README.md); afterwards the run's
+    # own setting is back.
+    engine = synth.StackEngine()
+    assert sys.getswitchinterval() == synth.StackEngine.SWITCH_INTERVAL < caller_interval
+    engine.wait()
+    assert sys.getswitchinterval() == caller_interval
+    engine.join()  # a second join restores nothing twice
+    assert sys.getswitchinterval() == caller_interval
 
 
 def test_engines_that_overlap_leave_the_callers_interval(caller_interval: float) -> None:

@@ -162,7 +162,7 @@ def run_once(cmd: list[str], cwd: Path, expect: int = 0, env: dict[str, str] | N
         if proc.returncode != expect:
             output.seek(0)
             raise RunFailed(f"{' '.join(cmd)} in {cwd} exited {proc.returncode}, expected {expect}:\n"
-                             + output.read().decode("utf-8", "replace")[-3000:])
+                            + output.read().decode("utf-8", "replace")[-3000:])
     return Sample(wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime, peak_kb=sampler.peak, tree_rss_kb=sampler.tree_rss,
                   maxrss_kb=usage.ru_maxrss, processes=sampler.processes, own_cpu_s=own_cpu)
 
@@ -175,7 +175,6 @@ def per_thousand(values: dict[int, float]) -> dict[int, float | None]:
         out[n] = None if previous is None else (values[n] - values[previous]) * 1e6 / (n - previous)
         previous = n
     return out
-
 
 
 @dataclass(frozen=True)
