@@ -8,6 +8,7 @@ name and `before`, $GITHUB_STEP_SUMMARY) is provided the same way."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -370,3 +371,100 @@ def test_a_file_present_but_not_committed_fails_the_file_list(repo: Path) -> Non
     assert done.returncode == 1
     assert "> generated/ignored.tf.json" in done.stdout
     assert "the files committed in generated/ are not the ones synth writes" in done.stdout
+
+
+# Pinned dependencies (OpenSSF Scorecard): a tag or branch in `uses:` is whatever the
+# action's repository points it at when the job runs, so every remote action is named by its
+# full commit sha, with the version it is as a comment. Local actions (./) and docker://
+# images are not fetched from an action repository.
+PINNED = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(?:/[^@\s]+)?@[0-9a-f]{40}")
+VERSION_COMMENT = re.compile(r"#\s*v\d+(?:\.\d+)*\b")
+USES_LINE = re.compile(r"^[\s#]*(?:-\s+)?uses:\s*(?P<ref>[\"']?[^\s#\"']+[\"']?)(?P<rest>.*)$")
+# Not shipped: shared installs and build outputs; the fleet repository's own action is
+# written as a placeholder (<owner>/users-authentik@<full-commit-sha>) in examples.
+SKIP_DIRS = {".git", ".venv", "node_modules", ".tools", ".gen", "__pycache__", "cdktf.out"}
+PLACEHOLDER = "<owner>/users-authentik@<full-commit-sha>"
+
+
+def shipped(*suffixes: str) -> list[Path]:
+    found = []
+    for top, dirs, files in os.walk(ROOT):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+        found += [Path(top) / f for f in sorted(files) if f.endswith(suffixes)]
+    return found
+
+
+def uses_values(node: Any) -> list[str]:
+    """Every `uses:` of a parsed workflow or action, wherever it is nested."""
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == "uses" and isinstance(v, str)] + \
+            [u for k, v in node.items() if k != "uses" for u in uses_values(v)]
+    if isinstance(node, list):
+        return [u for v in node for u in uses_values(v)]
+    return []
+
+
+def remote(ref: str) -> bool:
+    return not ref.startswith(("./", "docker://"))
+
+
+def pin_problems(path: Path, *, parsed: bool) -> list[str]:
+    """`uses:` lines of path that name a remote action by anything but a commit sha with its
+    version as a comment; for YAML (parsed), also a `uses:` the line scan did not see."""
+    text = path.read_text(encoding="utf-8")
+    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    problems, seen = [], []
+    for number, line in enumerate(text.splitlines(), 1):
+        found = USES_LINE.match(line)
+        if not found:
+            continue
+        ref = found["ref"].strip("\"'")
+        seen.append(ref)
+        if not remote(ref) or ref == PLACEHOLDER:
+            continue
+        if not PINNED.fullmatch(ref) or not VERSION_COMMENT.match(found["rest"].strip()):
+            problems.append(f"{where}:{number}: {line.strip()}")
+    if parsed:
+        for document in yaml.safe_load_all(text):
+            problems += [f"{where}: uses {ref!r} not on a line of its own"
+                         for ref in uses_values(document) if ref not in seen]
+    return problems
+
+
+def test_the_files_that_use_actions_are_the_workflow_and_the_action() -> None:
+    """What the pin check below reads must include what runs: if this fails, a new workflow or
+    action exists, and the check covers it already; update the list."""
+    using = {p.relative_to(ROOT).as_posix() for p in shipped(".yml", ".yaml", ".yml.example", ".yaml.example")
+             if any(uses_values(d) for d in yaml.safe_load_all(p.read_text(encoding="utf-8")))}
+    assert using == {".github/workflows/users.yml", "action.yml"}
+
+
+def test_every_remote_action_is_pinned_by_commit_sha() -> None:
+    # Every YAML file the project ships, init's templates and the Flux layers it copies
+    # included, and the examples in comments (action.yml's usage) and in the docs.
+    yaml_files = shipped(".yml", ".yaml", ".yml.example", ".yaml.example")
+    problems = [p for f in yaml_files for p in pin_problems(f, parsed=True)]
+    problems += [p for f in shipped(".md") for p in pin_problems(f, parsed=False)]
+    assert not problems, "pin by full commit sha, version as a comment (uses: owner/repo@<sha>  # v1.2.3):\n" \
+        + "\n".join(problems)
+    assert {r.split("@")[0] for r in uses_values(workflow()) + uses_values(action()) if remote(r)} == {
+        "actions/checkout", "actions/setup-python", "actions/setup-node", "actions/setup-go",
+        "hashicorp/setup-terraform"}  # what the check above read
+
+
+@pytest.mark.parametrize("line,pinned", [
+    ("- uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2", True),
+    ("uses: actions/cache/restore@11bd71901bbe5b1630ceea73d27597364c9af683 # v4", True),
+    ("- uses: actions/checkout@v4", False),
+    ("- uses: actions/checkout@main", False),
+    ("- uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683", False),  # which version?
+    ("- uses: actions/checkout@11bd719  # v4.2.2", False),  # a short sha can collide
+    ("- uses: actions/checkout@11BD71901BBE5B1630CEEA73D27597364C9AF683  # v4.2.2", False),
+    ("#   - uses: actions/checkout@v4", False),  # an example in a comment is copied too
+    ("- uses: ./", True),
+    ("- uses: docker://alpine:3.20", True),
+])
+def test_the_pin_check_tells_a_sha_from_a_tag(tmp_path: Path, line: str, pinned: bool) -> None:
+    sample = tmp_path / "sample.md"
+    sample.write_text(line + "\n", encoding="utf-8")
+    assert (pin_problems(sample, parsed=False) == []) is pinned

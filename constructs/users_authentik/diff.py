@@ -453,15 +453,17 @@ _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|~&$"})
 # GH-12 references and commit SHAs (7 to 40 hex digits; a pull request's author chooses
 # theirs), all resolved after rendering, so a backslash does not stop them; and GFM's
 # autolinks of bare URLs (scheme://, www.) and emails (also mailto:, xmpp:), so a display
-# name "reset at https://evil.example" is a phishing link in the job summary. An empty HTML
-# comment after the sign (in a hex run, after every 6 digits) splits the text GitHub scans,
-# and shows nothing.
-_LINKED = re.compile(r"@|#(?=\w)|:(?=/)|(?i:www)(?=\.)|(?i:gh)(?=-[0-9])|[0-9A-Fa-f]{6}(?=[0-9A-Fa-f])")
+# name "reset at https://evil.example" is a phishing link in the job summary. Emoji
+# shortcodes too: ":white_check_mark: approved" would read as the tool's own verdict. GitHub
+# finds them in the rendered HTML's text, where a backslash or an entity (&#58;) is a plain
+# ":" again. An empty HTML comment after the sign (after a colon that is not before a space;
+# in a hex run, after every 6 digits) splits the text GitHub scans, and shows nothing.
+_LINKED = re.compile(r"@|#(?=\w)|:(?=\S)|(?i:www)(?=\.)|(?i:gh)(?=-[0-9])|[0-9A-Fa-f]{6}(?=[0-9A-Fa-f])")
 
 
 def _md(text: str) -> str:
     """Plain text inside a table cell: no Markdown or HTML gets through, no line breaks, it
-    mentions nobody and links nowhere."""
+    mentions nobody, links nowhere and makes no emoji."""
     return _LINKED.sub(lambda m: m.group() + "<!-- -->", _flat(text).translate(_MD_SPECIAL))
 
 
