@@ -41,7 +41,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 
 from users_authentik.standin.checkout import commit_all, copy_project, onboarding_repo, write_users
-from users_authentik.standin.measure import RunFailed, Sample, flatness, per_thousand, run_once
+from users_authentik.standin.measure import RunFailed, Sample, flatness, per_thousand, run_once, write_section
 from users_authentik.standin.workload import changed_lines, read_tree, users_document, with_one_more_user
 
 SIZES = (1, 10, 100, 1000, 5000, 10000)
@@ -452,15 +452,6 @@ def before_table(cases: dict[str, Case], before: dict[str, Case]) -> list[str]:
     return rows
 
 
-def write_readme(section: str) -> None:
-    text = README.read_text(encoding="utf-8")
-    head, sep, rest = text.partition(BEGIN)
-    _, sep2, tail = rest.partition(END)
-    if not (sep and sep2):
-        raise SystemExit(f"{README} lacks the {BEGIN} ... {END} markers")
-    README.write_text(f"{head}{BEGIN}\n{section}{END}{tail}", encoding="utf-8")
-
-
 def write_raw(cases: dict[str, Case], probes: dict[int, Probe], lines: dict[str, int],
               args: argparse.Namespace) -> None:
     args.raw.parent.mkdir(parents=True, exist_ok=True)
@@ -529,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     write_raw(cases, probes, lines, args)
     full = set(SIZES) <= set(args.sizes) and args.source == ROOT
     if args.write and full:
-        write_readme(section)
+        write_section(README, BEGIN, END, section)
         print(f"bench: results written to {README.relative_to(ROOT)}", file=sys.stderr)
     elif args.write:
         print("bench: partial run (not every size, or another --source); README left alone", file=sys.stderr)

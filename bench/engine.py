@@ -47,6 +47,7 @@ ROOT = BENCH.parent
 
 from users_authentik.standin.checkout import copy_project
 from users_authentik.standin.harness import BACKEND_OVERRIDE, BACKEND_OVERRIDE_TEXT, find_engines
+from users_authentik.standin.measure import write_section
 from users_authentik.standin.serve import install_standin_provider
 from users_authentik.standin.workload import users_document, with_one_more_user
 
@@ -230,15 +231,6 @@ def table(cases: dict[str, Case], sizes: list[int], meta: dict[str, str], limit:
     return "\n".join(lines) + "\n"
 
 
-def write_readme(section: str) -> None:
-    text = README.read_text(encoding="utf-8")
-    head, sep, rest = text.partition(BEGIN)
-    _, sep2, tail = rest.partition(END)
-    if not (sep and sep2):
-        raise SystemExit(f"{README} lacks the {BEGIN} ... {END} markers")
-    README.write_text(f"{head}{BEGIN}\n{section}{END}{tail}", encoding="utf-8")
-
-
 # --------------------------------------------------------------------------- main
 
 
@@ -291,7 +283,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         k: {"steps": {str(n): {s: asdict(t) for s, t in v.items()} for n, v in c.steps.items()},
             "skipped": c.skipped, "stopped_by": c.stopped_by} for k, c in cases.items()}}, indent=1) + "\n")
     if not args.no_write and sizes == list(SIZES) and names == list(CASES) and args.engine == "tofu":
-        write_readme(section)
+        write_section(README, BEGIN, END, section)
     return 0
 
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 # copy_project: what main.py needs, in a scratch copy (shared with bench/).
@@ -22,14 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 # The code those tests run: this tree's (tests/conftest.py exports it as PYTHONPATH), as
 # `pip install -e .` of a checkout would make it; never another checkout sharing the venv.
 CODE = ROOT / "constructs"
-
-
-def load_tool(name: str) -> ModuleType:
-    """tools/<name>.py as a module (tools/ holds scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
 
 
 def run_main(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import ROOT, read_json, run_main, write_json
 from users_authentik.standin.checkout import onboarding_repo
-from users_authentik.standin.measure import flatness, run_once
+from users_authentik.standin.measure import flatness, run_once, write_section
 from users_authentik.standin.workload import changed_lines, read_tree, users_document, with_one_more_user
 
 
@@ -115,3 +117,14 @@ def test_flatness_passes_a_linear_cost_and_fails_a_quadratic_one() -> None:
     judged = flatness(quadratic, 1.5, 5.0)
     assert judged is not None and not judged.flat
     assert flatness({1000: 1.0, 5000: 1.1}, 1.5, 5.0) is None  # one step: nothing to compare
+
+
+def test_a_benchmark_rewrites_only_its_own_section(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- a:begin -->\nold a\n<!-- a:end -->\n"
+                      "middle\n<!-- b:begin -->\nold b\n<!-- b:end -->\n", encoding="utf-8")
+    write_section(readme, "<!-- b:begin -->", "<!-- b:end -->", "new b\n")
+    assert readme.read_text(encoding="utf-8") == (
+        "intro\n<!-- a:begin -->\nold a\n<!-- a:end -->\nmiddle\n<!-- b:begin -->\nnew b\n<!-- b:end -->\n")
+    with pytest.raises(SystemExit, match="lacks the <!-- c:begin -->"):
+        write_section(readme, "<!-- c:begin -->", "<!-- c:end -->", "x\n")

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 from tests.gitrepo import git, git_project, user
-from tests.helpers import ROOT, load_tool, module, read_json, run_main_process, write_json
+from tests.helpers import ROOT, module, read_json, run_main_process, write_json
+from tools import gen_schema
 from users_authentik import changes, model, synth
 from users_authentik.model import Group, User, build_roster, well_typed
 from users_authentik.settings import Settings
 
-gen_schema = load_tool("gen_schema")
 
 
 def test_the_committed_schema_is_the_generators_output() -> None:
@@ -76,7 +76,7 @@ def test_a_field_declared_once_reaches_schema_model_rows_construct_and_diff(tmp_
     admin = user("ada", is_admin=True, roles=["r-1"])
     repo = git_project(tmp_path / "repo", {"users": {"ada": user("ada", is_admin=True)}})
     (repo / "tools").mkdir()
-    for tool in ("gen_schema.py", "gen_validators.py"):
+    for tool in ("__init__.py", "gen_schema.py", "gen_validators.py"):
         shutil.copy2(ROOT / "tools" / tool, repo / "tools" / tool)
     source = repo / "constructs" / "users_authentik" / "model.py"
     text = source.read_text(encoding="utf-8")
@@ -87,7 +87,7 @@ def test_a_field_declared_once_reaches_schema_model_rows_construct_and_diff(tmp_
     # The schema is generated, not assembled when read: until the generator runs, the key is unknown.
     refused = run_main_process(repo, "check")
     assert refused.returncode == 1 and 'users.ada.roles: unknown key "roles"' in refused.stderr
-    written = _run(repo, "tools/gen_schema.py")
+    written = _run(repo, "-m", "tools.gen_schema")
     assert written.returncode == 0, written.stderr
     assert read_json(repo / "schemas" / "users.schema.json")["$defs"]["user"]["properties"]["roles"]["items"] == {
         "type": "string", "minLength": 1}

@@ -359,6 +359,43 @@ def test_a_committed_version_the_model_cannot_be_built_from_is_noted(
     assert "users.json at HEAD is not valid (1 problem above), so there is nothing to compare with" in out
 
 
+UUID = "3f2c9a4e-8d1b-4c6f-9e2a-7b5d0c1e4f8a"
+
+
+@pytest.mark.parametrize("committed", [
+    lambda d: d["users"]["u00"].update(authentik_id=5.0),  # the working tree's 5: equal, but no int
+    lambda d: d["users"]["u00"].update(authentik_id=-0.0),  # once built as the id 0
+    lambda d: d["users"]["u00"].update(authentik_id=True),
+    lambda d: d["groups"]["dev"].update(authentik_id=5),
+    lambda d: d["groups"]["dev"].update(attributes=[1]),  # once built as the attributes text "[1]"
+], ids=["float-id", "minus-zero-id", "true-id", "number-for-group-id", "list-for-attributes"])
+def test_a_committed_value_the_model_would_convert_makes_the_base_unreadable(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], committed) -> None:
+    """A base committed past the checks with a value the checks refuse but a read once
+    converted into the declared type: it cannot be read as users, as the working tree's
+    checks would refuse it, so the guard compares with the version before it. The working
+    tree keeps u00's id 5, so model.Prior must not take its User for the base's 5.0."""
+    doc = directory(10)
+    doc["users"]["u00"]["authentik_id"] = 5
+    doc["groups"] = {"admins": {}, "dev": {"authentik_id": UUID}}
+    root = git_project(tmp_path / "repo", doc)
+    good = git(root, "rev-parse", "HEAD").strip()
+    assert synth(root, capsys, "check")[0] == 0
+    broken = copy.deepcopy(doc)
+    committed(broken)
+    write_json(root / "users.json", broken)
+    assert synth(root, capsys, "check")[0] == 1  # what the checks make of it
+    git(root, "commit", "-qam", "past the checks (--no-verify)")
+
+    write_json(root / "users.json", doc)  # the repair, and nearly everyone else removed
+    change(root, lambda d: [d["users"].pop(f"u{i:02d}") for i in range(1, 9)])
+    code, out = synth(root, capsys, "check")
+    assert code == 1, out
+    assert (f"note: users.json at HEAD cannot be read as users; the removal guard compared with {good[:12]}, "
+            "the newest earlier version that can be read") in out
+    assert f"this change removes 8 of the 10 users at {good[:12]}" in out
+
+
 def test_base_option_guards_a_whole_branch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """In CI, `main.py check --base origin/main` catches a removal that was already committed
     (a merge never runs the pre-commit hook)."""

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import ROOT, load_tool, module, read_json
+from tests.helpers import ROOT, module, read_json
+from tools import gen_binding as GENERATOR
 from users_authentik import binding, cdk
 from users_authentik.settings import Settings
 
@@ -64,9 +65,6 @@ def test_generated_module_conforms_to_provider_schema(example_module: Path) -> N
 def test_provider_block_sets_no_attribute(example_module: Path) -> None:
     for block in module(example_module)["provider"]["authentik"]:
         assert set(block) <= set(FACTS["provider"][""]) and not block
-
-
-GENERATOR = load_tool("gen_binding")
 
 
 def test_the_binding_is_the_generators_output() -> None:

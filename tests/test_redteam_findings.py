@@ -307,17 +307,19 @@ def test_a_deeply_nested_users_json_does_not_exhaust_memory_in_ci_formats(tmp_pa
         assert done.returncode == 1 and "nested more than" in done.stdout, (done.returncode, done.stdout[-500:])
 
 
-@pytest.mark.parametrize("field", ['"groups": "dev"', '"authentik_id": true', '"authentik_id": 1.5'])
+@pytest.mark.parametrize("field", ['"groups": "dev"', '"authentik_id": true', '"authentik_id": 1.5',
+                                   '"authentik_id": 42.0', '"authentik_id": -0.0'])
 def test_a_committed_base_of_the_wrong_type_is_not_read_as_users(field: str) -> None:
     """A base committed past the checks is built unchecked (model.well_typed judges it). The
     model's reads converted before that judgement: "groups": "dev" became the groups d, e, v
     (diff: "removed d, e, v", three groups deleted) and an authentik_id of true or 1.5 the
-    account 1 (diff: no change at all). Such a base is one that cannot be read as users."""
+    account 1 (diff: no change at all), and 42.0 or -0.0, which the checks refuse as decimals,
+    the ids 42 and 0. Such a base is one that cannot be read as users."""
     from users_authentik.loading import Sources, build_unchecked
 
     entry = '{"name": "A", "email": "ada@example.org", "is_admin": true, %s}' % field
     assert build_unchecked(Sources({"users.json": ('{"users": {"ada": %s}}' % entry).encode()})) is None
-    ok = '{"users": {"ada": {"name": "A", "email": "ada@example.org", "groups": ["dev"], "authentik_id": 42.0}}}'
+    ok = '{"users": {"ada": {"name": "A", "email": "ada@example.org", "groups": ["dev"], "authentik_id": 42}}}'
     built = build_unchecked(Sources({"users.json": ok.encode()}))
     assert built is not None and built[0].users[0].groups == ("dev",) and built[0].users[0].authentik_id == 42
 

@@ -5,7 +5,6 @@ fastjsonschema.compile of the schema answers."""
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import random
 import subprocess
@@ -20,18 +19,9 @@ from jsonschema import Draft202012Validator
 from tests.helpers import ROOT
 from tests.test_schema_check import mutate
 from tests.test_validation import CASES, EXAMPLE
+from tools import gen_validators as GENERATOR
 from users_authentik.schema_check import fast_validator, load_schema
 from users_authentik.standin.workload import users_document
-
-
-def load_generator():
-    spec = importlib.util.spec_from_file_location("gen_validators", ROOT / "tools" / "gen_validators.py")
-    generator = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generator)
-    return generator
-
-
-GENERATOR = load_generator()
 
 
 def test_the_validators_are_the_generators_output() -> None:

@@ -1,8 +1,8 @@
 """Writes constructs/users_authentik/binding.py, the typed binding of the goauthentik/authentik
 provider, from the vendored schema facts (schemas/vendor/authentik-provider/).
 
-    .venv/bin/python tools/gen_binding.py          # rewrite binding.py
-    .venv/bin/python tools/gen_binding.py --check  # exit 1 if binding.py is not this output
+    .venv/bin/python -m tools.gen_binding          # rewrite binding.py
+    .venv/bin/python -m tools.gen_binding --check  # exit 1 if binding.py is not this output
 
 For each resource and data source in USED: a frozen, keyword-only `...Config` dataclass with
 one field per settable attribute (Required ones without a default), typed by the schema, and

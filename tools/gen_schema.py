@@ -1,11 +1,11 @@
 """Writes the user and group entries of schemas/users.schema.json from their one declaration,
 the model's dataclasses (constructs/users_authentik/model.py, `entry_schema`).
 
-    .venv/bin/python tools/gen_schema.py          # rewrite schemas/users.schema.json
-    .venv/bin/python tools/gen_schema.py --check  # exit 1 if the file is not this output
+    .venv/bin/python -m tools.gen_schema          # rewrite schemas/users.schema.json
+    .venv/bin/python -m tools.gen_schema --check  # exit 1 if the file is not this output
 
 (In a worktree whose package is not the installed one, put `PYTHONPATH=constructs` first.)
-Writing the schema also writes its compiled check, users_schema.py (tools/gen_validators.py).
+Writing the schema also writes its compiled check, users_schema.py (tools.gen_validators).
 Only `$defs.user` and `$defs.group` are generated; the rest of the file (the top level, the
 `users` and `groups` maps, `offboarding`, `groupName`) is written by hand and kept as it is.
 The whole file is written in one layout, so a hand edit anywhere is checked as well: an
@@ -16,12 +16,12 @@ the committed file is not this output.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from tools import gen_validators
 from users_authentik.model import Group, User, entry_schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,25 +59,15 @@ def main(argv: list[str]) -> int:
     text = render(json.loads(committed))
     if argv == ["--check"]:
         if committed != text:
-            sys.stderr.write(f"{OUTPUT} is not what tools/gen_schema.py writes from model.py: run it\n")
+            sys.stderr.write(f"{OUTPUT} is not what tools.gen_schema writes from model.py: run it\n")
             return 1
         return 0
     if argv:
         sys.stderr.write(__doc__)
         return 2
     target.write_text(text, encoding="utf-8")
-    validators = _sibling("gen_validators")
-    validators.ROOT = ROOT
-    (ROOT / validators.output_path("users")).write_text(validators.render("users"), encoding="utf-8")
+    (ROOT / gen_validators.output_path("users")).write_text(gen_validators.render("users", ROOT), encoding="utf-8")
     return 0
-
-
-def _sibling(name: str) -> Any:
-    """tools/<name>.py, loaded from beside this file (tools/ holds scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ uses, and `validate`, its entry point. It is compiled from the schema's yes/no p
 that formats its path per item (bench/README.md), and the annotations left out (descriptions,
 x-problem/x-fix, defaults: jsonschema explains a no from the schema itself).
 
-    .venv/bin/python tools/gen_validators.py          # rewrite them
-    .venv/bin/python tools/gen_validators.py --check  # exit 1 if one is not this output
+    .venv/bin/python -m tools.gen_validators          # rewrite them
+    .venv/bin/python -m tools.gen_validators --check  # exit 1 if one is not this output
 
 So a run never compiles a schema (fastjsonschema.compile generates and execs this same code
 on every start). tests/test_validators.py fails when a committed file is not this output
@@ -77,9 +77,10 @@ def output_path(name: str) -> Path:
     return Path("constructs/users_authentik") / f"{name}_schema.py"
 
 
-def render(name: str) -> str:
+def render(name: str, root: Path | None = None) -> str:
+    """The checks of schemas/<name>.schema.json in `root` (default: this checkout)."""
     schema_file = f"schemas/{name}.schema.json"
-    schema = json.loads((ROOT / schema_file).read_text(encoding="utf-8"))
+    schema = json.loads(((ROOT if root is None else root) / schema_file).read_text(encoding="utf-8"))
     code = fastjsonschema.compile_to_code(yes_no_part(schema), **OPTIONS)
     entry = _ENTRY.search(code)
     assert entry is not None, "fastjsonschema wrote no function"

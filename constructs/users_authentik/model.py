@@ -48,21 +48,13 @@ def key(json_key: str, schema: dict[str, Any], **how: Any) -> Any:
 
 
 # The reads refuse what they would convert into a value of the right type ("dev" into the
-# groups d, e, v; true or 1.5 into the id 1): well_typed, which judges an unchecked committed
-# base, sees only what they return.
+# groups d, e, v; [1] into the attributes text "[1]"): well_typed, which judges an unchecked
+# committed base, sees only what they return. A field without a read (an id: 5.0, -0.0 and
+# true are no int) is judged as written.
 def _tuple_sorted(value: list[str]) -> tuple[str, ...]:
     if type(value) is not list:
         raise TypeError(f"not a list: {value!r}")
     return tuple(sorted(value))
-
-
-def _int_or_none(value: Any) -> int | None:
-    # JSON Schema counts 42.0 as an integer; Terraform wants "42".
-    if value is None:
-        return None
-    if type(value) not in (int, float) or value != int(value):
-        raise TypeError(f"not a whole number: {value!r}")
-    return int(value)
 
 
 def _lower_or_none(value: str | None) -> str | None:
@@ -78,6 +70,12 @@ _GO_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
 def provider_json(value: Any) -> str:
     """JSON text as the provider marshals it: sorted keys, compact, UTF-8, Go's escapes."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).translate(_GO_ESCAPES)
+
+
+def _object_json(value: dict[str, Any]) -> str:
+    if type(value) is not dict:
+        raise TypeError(f"not an object: {value!r}")
+    return provider_json(value)
 
 
 _TRUE_OR_FALSE = "use true or false, without quotes"
@@ -138,8 +136,7 @@ class User:
         "maximum": 2147483647,
         "x-problem": "is not an Authentik user id (a whole number from 1, the user's pk)",
         "description": "Adopt an account that already exists in Authentik: its numeric id (pk), shown in the admin UI address /if/admin/#/identity/users/<id>. Emits a Terraform import block, so the account (and its passkeys) is taken over instead of created. See docs/offboarding.md.",
-        "x-fix": "write the user's numeric Authentik id without quotes, e.g. 42 (admin UI: Directory > Users > the user; the number at the end of the address)"},
-        read=_int_or_none)
+        "x-fix": "write the user's numeric Authentik id without quotes, e.g. 42 (admin UI: Directory > Users > the user; the number at the end of the address)"})
     # The username before: a moved block (synth.py) keeps the account; diff lists it as a rename.
     renamed_from: str | None = key("renamed_from", {
         "type": "string",
@@ -175,7 +172,7 @@ class Group:
         "default": {},
         "description": "Free-form Authentik group attributes (stored as JSON on the group).",
         "x-fix": "use a JSON object, e.g. {\"team\": \"platform\"}"},
-        read=provider_json, row="attributes", attribute="attributes")
+        read=_object_json, row="attributes", attribute="attributes")
     # Adopt this existing group (UUID, lower case): an import block (synth.py), not a row.
     authentik_id: str | None = key("authentik_id", {
         "type": "string",

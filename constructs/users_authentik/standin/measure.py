@@ -6,7 +6,8 @@ A sampler thread walks the tree through /proc every few milliseconds and records
 process's VmHWM (the kernel's own high-water mark of its RSS); the reported peak is the sum
 of those per-process peaks, an upper bound of the tree's true peak (the peaks need not
 coincide). os.wait4's ru_maxrss only gives the largest single process, so it is kept as a
-cross-check. Linux only (/proc).
+cross-check. Linux only (/proc). Also where the benchmarks write what they measured
+(write_section: their part of bench/README.md).
 """
 
 from __future__ import annotations
@@ -206,3 +207,13 @@ def flatness(values: dict[int, float], factor: float, slack_ms: float) -> Flatne
     limit = max(small * factor, small + slack_ms)
     return Flatness(large <= limit, small, large, limit, max(n for n in values if n < a), a,
                     max(n for n in values if n < b), b)
+
+
+def write_section(readme: Path, begin: str, end: str, section: str) -> None:
+    """`readme` with the text between its lines `begin` and `end` replaced by `section`: where
+    each benchmark keeps its results (bench/README.md); exits if a marker is missing."""
+    head, sep, rest = readme.read_text(encoding="utf-8").partition(begin)
+    _, sep2, tail = rest.partition(end)
+    if not (sep and sep2):
+        raise SystemExit(f"{readme} lacks the {begin} ... {end} markers")
+    readme.write_text(f"{head}{begin}\n{section}{end}{tail}", encoding="utf-8")
