@@ -318,6 +318,18 @@ def test_the_installed_library_versions_are_inputs(monkeypatch: pytest.MonkeyPat
     assert synth.stack_inputs(settings) == before
 
 
+def test_the_codes_line_endings_are_not_an_input(tmp_path: Path) -> None:
+    # A clone with core.autocrlf=true checks the package out with CRLF; its seal must be
+    # the one CI computes from the LF checkout, or every rebuild there is "stale" in CI.
+    settings = Settings.defaults()
+    for name in synth.STACK_CODE:
+        (tmp_path / name).write_bytes((CODE / name).read_bytes().replace(b"\n", b"\r\n"))
+    assert synth.stack_inputs(settings, tmp_path) == synth.stack_inputs(settings)
+    edited = tmp_path / synth.STACK_CODE[0]
+    edited.write_bytes(edited.read_bytes() + b"# a change\r\n")
+    assert synth.stack_inputs(settings, tmp_path) != synth.stack_inputs(settings)
+
+
 def _package_imports(module: str) -> set[str]:
     tree = ast.parse((CODE / f"{module}.py").read_text(encoding="utf-8"))
     found = set()

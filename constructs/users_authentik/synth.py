@@ -54,12 +54,16 @@ SEAL_OF = ("settings.json with its defaults, the code in synth.STACK_CODE, the c
 _SEAL = re.compile(r'\{\n  "//": \{\n    "note": [^\n]*\n    "sha256": "([0-9a-f]{64})",\n')
 
 
-def stack_inputs(settings: Settings) -> str:
-    """A digest of everything cdk.tf.json is made from, without starting cdktf."""
+def stack_inputs(settings: Settings, code: Path = _CODE) -> str:
+    """A digest of everything cdk.tf.json is made from, without starting cdktf. code: the
+    folder of STACK_CODE (tests: a copy)."""
     digest = hashlib.sha256()
     digest.update(json.dumps(asdict(settings), sort_keys=True).encode("utf-8") + b"\n")
     for name in STACK_CODE:
-        digest.update(name.encode() + b" " + hashlib.sha256((_CODE / name).read_bytes()).digest())
+        # The code's text, not its checkout's line endings: a clone with core.autocrlf (or a
+        # package installed from one) must find the file CI builds current.
+        text = (code / name).read_bytes().replace(b"\r\n", b"\n")
+        digest.update(name.encode() + b" " + hashlib.sha256(text).digest())
     digest.update("".join(f"{pin}\n" for pin in library_pins()).encode("utf-8"))
     return digest.hexdigest()
 
