@@ -6,6 +6,7 @@ import ast
 import json
 import os
 import shutil
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -14,6 +15,8 @@ import pytest
 
 from tests.helpers import ROOT, module, read_json, run_main, run_main_process, tree_digest, write_json
 from users_authentik import synth
+from users_authentik.cli import REBUILD_ENV
+from users_authentik.engine import StackEngine
 from users_authentik.settings import Settings
 from users_authentik.synth import STACK_FILE
 
@@ -136,7 +139,7 @@ def test_a_settings_change_rebuilds_the_stack(project: Path, tmp_path: Path) -> 
 
 
 def test_a_rebuild_with_a_bad_users_json_reports_it_and_leaves_no_start_running(project: Path, tmp_path: Path) -> None:
-    # cdktf starts on a thread as soon as settings.json asks for a rebuild (synth.StackEngine);
+    # cdktf starts on a thread as soon as settings.json asks for a rebuild (StackEngine);
     # a users.json problem found meanwhile is what is reported, with or without cdktf.
     generated = tree_digest(project / "generated")
     write_json(project / "settings.json", {"brand": {"title": "Welcome"}})
@@ -148,6 +151,42 @@ def test_a_rebuild_with_a_bad_users_json_reports_it_and_leaves_no_start_running(
         assert "users.ada.email" in result.stderr and "cdktf" not in result.stderr, result.stderr
         assert tree_digest(project / "generated") == generated
     assert not [t for t in threading.enumerate() if t.name == "cdktf-start"]
+
+
+# A child that records which of our modules are imported when synth creates its engine,
+# and starts nothing (so no Node): wait() then fails, as a start that failed would.
+_RECORD_ENGINE_START = """
+import json, sys
+from users_authentik import engine
+def record(self):
+    print(json.dumps(sorted(m for m in sys.modules if m.startswith("users_authentik."))))
+    self._failed, self._thread, self._holds = RuntimeError("not started"), None, False
+engine.StackEngine.__init__ = record
+from users_authentik.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _engine_start(project: Path, *args: str) -> tuple[list[list[str]], subprocess.CompletedProcess]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "constructs")}
+    env.pop(REBUILD_ENV, None)
+    result = subprocess.run([sys.executable, "-c", _RECORD_ENGINE_START, *args], cwd=project,
+                            capture_output=True, text=True, env=env, timeout=60)
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("[")], result
+
+
+def test_a_rebuild_starts_cdktf_before_the_checks_are_even_imported(project: Path) -> None:
+    # --rebuild (CI) renders cdk.tf.json whatever settings.json says: nothing to decide first.
+    starts, result = _engine_start(project, "--rebuild")
+    assert len(starts) == 1 and result.returncode != 0, result
+    assert "not started" in result.stderr
+    assert not {"users_authentik.pipeline", "users_authentik.check", "users_authentik.loading"} & set(starts[0])
+    # Without it, synth starts cdktf only once settings.json says cdk.tf.json is out of date.
+    starts, result = _engine_start(project)
+    assert starts == [] and result.returncode == 0, result
+    write_json(project / "settings.json", {"brand": {"title": "Welcome"}})
+    starts, result = _engine_start(project)
+    assert len(starts) == 1 and "users_authentik.loading" in starts[0] and result.returncode != 0, result
 
 
 @pytest.fixture
@@ -163,8 +202,8 @@ def test_the_engine_hands_the_gil_over_sooner_only_while_it_starts(caller_interv
     # While cdktf is imported on its thread, the busy checks must not keep the GIL for the
     # default 5 ms at each file the import reads (bench/README.md); afterwards the run's
     # own setting is back.
-    engine = synth.StackEngine()
-    assert sys.getswitchinterval() == synth.StackEngine.SWITCH_INTERVAL < caller_interval
+    engine = StackEngine()
+    assert sys.getswitchinterval() == StackEngine.SWITCH_INTERVAL < caller_interval
     engine.wait()
     assert sys.getswitchinterval() == caller_interval
     engine.join()  # a second join restores nothing twice
@@ -174,9 +213,9 @@ def test_the_engine_hands_the_gil_over_sooner_only_while_it_starts(caller_interv
 def test_engines_that_overlap_leave_the_callers_interval(caller_interval: float) -> None:
     # Two runs on two threads of one process (an embedding caller): the second engine must
     # not take the first one's short interval for the caller's and restore that.
-    first, second = synth.StackEngine(), synth.StackEngine()
+    first, second = StackEngine(), StackEngine()
     first.join()
-    assert sys.getswitchinterval() == synth.StackEngine.SWITCH_INTERVAL  # second still starting
+    assert sys.getswitchinterval() == StackEngine.SWITCH_INTERVAL  # second still starting
     second.join()
     assert sys.getswitchinterval() == caller_interval
 
@@ -186,7 +225,7 @@ def test_an_engine_whose_thread_cannot_start_fails_at_wait_and_leaves_the_interv
     def no_thread(self: threading.Thread) -> None:
         raise RuntimeError("can't start new thread")
     monkeypatch.setattr(threading.Thread, "start", no_thread)
-    engine = synth.StackEngine()  # a run that finds problems in users.json reports those
+    engine = StackEngine()  # a run that finds problems in users.json reports those
     assert sys.getswitchinterval() == caller_interval
     with pytest.raises(RuntimeError, match="can't start new thread"):
         engine.wait()
@@ -195,7 +234,7 @@ def test_an_engine_whose_thread_cannot_start_fails_at_wait_and_leaves_the_interv
 
 def test_ctrl_c_while_the_engine_is_joined_leaves_the_interval(
         caller_interval: float, monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = synth.StackEngine()
+    engine = StackEngine()
     assert engine._thread is not None
     thread = engine._thread
 
@@ -277,6 +316,18 @@ def test_the_installed_library_versions_are_inputs(monkeypatch: pytest.MonkeyPat
     # The version of anything else is not an input.
     monkeypatch.setattr(synth.metadata, "version", lambda name: "99" if name == "attrs" else real(name))
     assert synth.stack_inputs(settings) == before
+
+
+def test_the_codes_line_endings_are_not_an_input(tmp_path: Path) -> None:
+    # A clone with core.autocrlf=true checks the package out with CRLF; its seal must be
+    # the one CI computes from the LF checkout, or every rebuild there is "stale" in CI.
+    settings = Settings.defaults()
+    for name in synth.STACK_CODE:
+        (tmp_path / name).write_bytes((CODE / name).read_bytes().replace(b"\n", b"\r\n"))
+    assert synth.stack_inputs(settings, tmp_path) == synth.stack_inputs(settings)
+    edited = tmp_path / synth.STACK_CODE[0]
+    edited.write_bytes(edited.read_bytes() + b"# a change\r\n")
+    assert synth.stack_inputs(settings, tmp_path) != synth.stack_inputs(settings)
 
 
 def _package_imports(module: str) -> set[str]:

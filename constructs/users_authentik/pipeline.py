@@ -8,7 +8,8 @@ Stages, each only on what passed the one before:
      could change the bytes applied, or what plan runs)
   -> synth only: render and write generated/ (cdk.tf.json only when its inputs changed).
 settings.json and generated/ are looked at first: when synth will render cdk.tf.json, cdktf
-starts then (synth.StackEngine) and users.json is checked while Node loads.
+starts then (engine.StackEngine, unless the caller started it already for --rebuild) and
+users.json is checked while Node loads.
 Nothing is printed here: report.py shows the Result, cli.py turns it into an exit status.
 """
 
@@ -19,35 +20,38 @@ from pathlib import Path
 from typing import Any
 
 from . import dependencies, guard, module_dir, repo_checks, revision
+from .engine import StackEngine
 from .init import stale_schema_notes
 from .loading import Loaded, LoadedSettings, Sources, read_folder, read_settings, validate
 from .problems import Problem
 from .result import Failure, Result
 from .settings import Settings
 from .settings_file import placeholder_notes
-from .synth import MODULE_FILES, ROWS_FILE, STACK_FILE, StackEngine, is_current, render_rows, render_stack
+from .synth import MODULE_FILES, ROWS_FILE, STACK_FILE, is_current, render_rows, render_stack
 
 
-def run(command: str, root: Path, base: str | None = None, *, rebuild: bool = False) -> Result:
+def run(command: str, root: Path, base: str | None = None, *, rebuild: bool = False,
+        engine: StackEngine | None = None) -> Result:
     """command: synth, check or plan. base: --base for the removal guard (None: its default).
     rebuild: synthesize cdk.tf.json even if its inputs did not change. root: a directory
-    (cli.py refuses -C naming none)."""
+    (cli.py refuses -C naming none). engine: cdktf as the caller started it (a rebuild asked
+    for), joined by the caller; else synth starts one when cdk.tf.json is to be rendered."""
     sources = read_folder(root)
     settings = read_settings(sources)
     # Before cdk.tf.json is read: only a plain file in a plain generated/ (module_dir.py).
     generated = module_dir.problems(root / "generated", MODULE_FILES, leftovers=command == "check")
     # A rebuild of cdk.tf.json starts cdktf now, while users.json is checked (synth.StackEngine).
     # The text read here is the one kept: what synth writes is what was found current.
-    kept, engine = None, None
+    kept, started = None, None
     if command == "synth" and not generated and settings.settings is not None:
         kept = _current_stack(root / "generated", settings.settings, rebuild)
-        if kept is None:
-            engine = StackEngine()
+        if kept is None and engine is None:
+            engine = started = StackEngine()
     try:
         return _run(command, root, base, sources, settings, generated, engine, kept)
     finally:
-        if engine is not None:
-            engine.join()
+        if started is not None:
+            started.join()
 
 
 def _run(command: str, root: Path, base: str | None, sources: Sources, settings: LoadedSettings,
@@ -82,7 +86,9 @@ def _synth(result: Result, head: Loaded, generated: Path, engine: StackEngine | 
     rows = render_rows(head.roster)
     if stack is None:
         try:
-            stack = render_stack(head.settings, engine)  # the only path that starts cdktf and Node
+            if engine is not None:
+                engine.wait()  # raises what starting cdktf raised
+            stack = render_stack(head.settings)  # the only path that starts cdktf and Node
         except ModuleNotFoundError as gone:  # outside the venv: dependencies.STACK
             name = gone.name or str(gone)
             return _with(result, failure=Failure(missing=dependencies.STACK.get(name, name)))

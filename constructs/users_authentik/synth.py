@@ -29,8 +29,6 @@ from dataclasses import asdict, fields
 from importlib import metadata
 from json.encoder import encode_basestring as _string  # C; as json.dumps(ensure_ascii=False)
 import os
-import sys
-import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -56,12 +54,16 @@ SEAL_OF = ("settings.json with its defaults, the code in synth.STACK_CODE, the c
 _SEAL = re.compile(r'\{\n  "//": \{\n    "note": [^\n]*\n    "sha256": "([0-9a-f]{64})",\n')
 
 
-def stack_inputs(settings: Settings) -> str:
-    """A digest of everything cdk.tf.json is made from, without starting cdktf."""
+def stack_inputs(settings: Settings, code: Path = _CODE) -> str:
+    """A digest of everything cdk.tf.json is made from, without starting cdktf. code: the
+    folder of STACK_CODE (tests: a copy)."""
     digest = hashlib.sha256()
     digest.update(json.dumps(asdict(settings), sort_keys=True).encode("utf-8") + b"\n")
     for name in STACK_CODE:
-        digest.update(name.encode() + b" " + hashlib.sha256((_CODE / name).read_bytes()).digest())
+        # The code's text, not its checkout's line endings: a clone with core.autocrlf (or a
+        # package installed from one) must find the file CI builds current.
+        text = (code / name).read_bytes().replace(b"\r\n", b"\n")
+        digest.update(name.encode() + b" " + hashlib.sha256(text).digest())
     digest.update("".join(f"{pin}\n" for pin in library_pins()).encode("utf-8"))
     return digest.hexdigest()
 
@@ -85,99 +87,8 @@ def is_current(stack_text: str, settings: Settings) -> bool:
     return found.group(1) == _seal(stack_inputs(settings), unsealed)
 
 
-class StackEngine:
-    """cdktf, started on a thread: Python imports it, which starts Node and the jsii kernel and
-    loads the constructs and cdktf assemblies, most of a rebuild's time (bench/README.md).
-    cdk.tf.json does not depend on users.json, so synth starts this as soon as settings.json
-    says the file is to be rebuilt, and checks the users meanwhile. The thread only imports;
-    every jsii call (render_stack) is made afterwards, on the caller's thread.
-
-    The two threads share the GIL. The import gives it up at each file it reads, and by
-    default the busy checks keep it 5 ms before handing it back: Node would start only when
-    the checks are done (bench/README.md). While the thread runs, the interpreter hands the
-    GIL over after SWITCH_INTERVAL instead, so the import reaches Node's start at once."""
-
-    SWITCH_INTERVAL = 0.0005  # seconds; Python's default is 0.005
-
-    def __init__(self) -> None:
-        self._failed: BaseException | None = None
-        self._thread: threading.Thread | None = None
-        self._holds = False  # the short switch interval (_SWITCH), until join()
-        try:
-            # jsii itself is plain Python, imported here: on the thread it would wait for the
-            # GIL at every file it reads. What the thread does is mostly waiting for Node.
-            import jsii  # noqa: F401
-        except Exception as error:  # raised by wait(), like any failure to start: a run that
-            self._failed = error    # finds problems in users.json reports those instead
-            return
-        _SWITCH.hold(self.SWITCH_INTERVAL)
-        self._holds = True
-        try:
-            thread = threading.Thread(target=self._start, name="cdktf-start", daemon=True)
-            thread.start()
-        except BaseException as error:  # no thread to wait for (RuntimeError: none could start)
-            self._failed = error
-            self._release()
-            return
-        self._thread = thread
-
-    def _start(self) -> None:
-        try:
-            import cdktf  # noqa: F401
-        except BaseException as error:  # raised again by wait(), on the caller's thread
-            self._failed = error
-
-    def wait(self) -> None:
-        """Until cdktf is imported; raises what importing it raised."""
-        self.join()
-        if self._failed is not None:
-            raise self._failed
-
-    def join(self) -> None:
-        """Until the thread is done (a run that found problems never needs the stack, but no
-        import may be left running as the interpreter exits)."""
-        try:
-            if self._thread is not None:
-                self._thread.join()
-        finally:  # Ctrl-C in join() too: the caller's interval is back
-            self._release()
-
-    def _release(self) -> None:
-        if self._holds:
-            self._holds = False
-            _SWITCH.release()
-
-
-class _SwitchInterval:
-    """The process's switch interval, held short while any engine starts. Engines may overlap
-    (callers on two threads): the first to hold it saves the caller's, the last restores it."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._holders = 0
-        self._saved = 0.0
-
-    def hold(self, interval: float) -> None:
-        with self._lock:
-            if self._holders == 0:
-                self._saved = sys.getswitchinterval()
-            self._holders += 1
-            sys.setswitchinterval(min(self._saved, interval))
-
-    def release(self) -> None:
-        with self._lock:
-            self._holders -= 1
-            if self._holders == 0:
-                sys.setswitchinterval(self._saved)
-
-
-_SWITCH = _SwitchInterval()
-
-
-def render_stack(settings: Settings, engine: StackEngine | None = None) -> str:
-    if engine is not None:
-        engine.wait()
-    from .cdk import App  # cdktf (and Node) start here (or in StackEngine), and only here
+def render_stack(settings: Settings) -> str:
+    from .cdk import App  # cdktf (and Node) start here (or in engine.StackEngine), and only here
     from .stack import UsersAuthentikStack
 
     app = App()
