@@ -307,15 +307,49 @@ def test_rebuild_synthesizes_afresh(project: Path, tmp_path: Path) -> None:
     assert result.returncode == 2 and "unrecognized arguments: --rebuild" in result.stderr
 
 
-def test_the_installed_library_versions_are_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_pinned_library_versions_are_requirements_txts(monkeypatch: pytest.MonkeyPatch) -> None:
+    pins = dict(line.split("==") for line in (ROOT / "requirements.txt").read_text().split("\n")
+                if "==" in line and not line.startswith("#"))
+    assert synth.STACK_LIBRARIES == {name: pins[name] for name in synth.STACK_LIBRARIES}
+    # They are inputs of the seal: a bump rebuilds cdk.tf.json.
     settings = Settings.defaults()
     before = synth.stack_inputs(settings)
-    real = synth.metadata.version
-    monkeypatch.setattr(synth.metadata, "version", lambda name: "0.21.1" if name == "cdktf" else real(name))
+    monkeypatch.setitem(synth.STACK_LIBRARIES, "cdktf", "0.21.1")
     assert synth.stack_inputs(settings) != before
-    # The version of anything else is not an input.
-    monkeypatch.setattr(synth.metadata, "version", lambda name: "99" if name == "attrs" else real(name))
-    assert synth.stack_inputs(settings) == before
+
+
+def test_a_stack_is_rendered_only_by_the_pinned_libraries(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A venv with another cdktf would render a file CI does not, under a seal that says it does.
+    from importlib import metadata
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version", lambda name: "0.21.1" if name == "cdktf" else real(name))
+    with pytest.raises(synth.UnpinnedLibraries, match=r"cdktf 0\.21\.1 is installed, requirements.txt pins 0\.21\.0"):
+        synth.render_stack(Settings.defaults())
+    monkeypatch.setattr(metadata, "version", lambda name: "99" if name == "attrs" else real(name))
+    assert synth.unpinned_libraries() == []
+
+
+_USERS_ONLY_READS = """
+import sys
+from users_authentik.cli import main
+code = main(sys.argv[1:])
+print("importlib.metadata" in sys.modules)
+sys.exit(code)
+"""
+
+
+def test_a_users_only_run_reads_no_package_metadata(project: Path) -> None:
+    # Most commits only add people: they keep cdk.tf.json, and importing importlib.metadata
+    # (email, zipfile, csv...) was a tenth of such a run (bench/README.md).
+    users = read_json(project / "users.json")
+    users["users"]["ada"] = {"name": "Ada", "email": "ada@example.org", "groups": ["dev"]}
+    write_json(project / "users.json", users)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "constructs")}
+    env.pop(REBUILD_ENV, None)
+    result = subprocess.run([sys.executable, "-c", _USERS_ONLY_READS], cwd=project, capture_output=True,
+                            text=True, env=env, timeout=60)
+    assert result.returncode == 0 and "users.tf.json updated" in result.stdout, result
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stdout
 
 
 def test_the_codes_line_endings_are_not_an_input(tmp_path: Path) -> None:
