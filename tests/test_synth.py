@@ -433,6 +433,33 @@ def _broken_jsii(tmp_path: Path) -> dict[str, str]:
     return {"PYTHONPATH": str(fake)}
 
 
+@pytest.mark.parametrize("module", ["cdktf", "jsii"])
+def test_a_start_that_calls_sys_exit_is_a_failure_not_a_silent_success(project: Path, tmp_path: Path, module: str) -> None:
+    # CI synthesizes with --rebuild, then compares generated/ with what is committed: a run
+    # that exited 0 writing nothing would pass any committed cdk.tf.json.
+    fake = tmp_path / f"exiting-{module}"
+    (fake / module).mkdir(parents=True)
+    (fake / module / "__init__.py").write_text("import sys\nsys.exit(0)\n")
+    write_json(project / "settings.json", {"brand": {"title": "Welcome"}})
+    generated = tree_digest(project / "generated")
+    result = run_main_process(project, "--rebuild", env={"PYTHONPATH": str(fake)})
+    assert result.returncode == 1 and "SystemExit" in result.stderr, result
+    assert "Traceback" not in result.stderr
+    assert tree_digest(project / "generated") == generated
+
+
+def test_a_render_that_calls_sys_exit_is_a_failure(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from users_authentik import pipeline
+
+    def exits(settings: Settings) -> str:
+        raise SystemExit(0)
+    monkeypatch.setattr(pipeline, "render_stack", exits)
+    generated = tree_digest(project / "generated")
+    result = pipeline.run("synth", project, rebuild=True)
+    assert result.failure is not None and isinstance(result.failure.error, SystemExit)
+    assert not result.ok and tree_digest(project / "generated") == generated
+
+
 def test_a_broken_jsii_is_a_failure_not_a_traceback(project: Path, tmp_path: Path) -> None:
     # StackEngine imports jsii before users.json is checked: a failure there must neither hide
     # users.json's problems nor escape as a traceback (it is reported as before, by synth).

@@ -38,8 +38,8 @@ class StackEngine:
             # the thread is mostly waiting for Node.
             for name in self.PLAIN_PYTHON:
                 importlib.import_module(name)
-        except Exception as error:  # raised by wait(), like any failure to start: a run that
-            self._failed = error    # finds problems in users.json reports those instead
+        except (Exception, SystemExit) as error:  # raised by wait(), like any failure to start:
+            self._failed = error                  # a run that finds problems in users.json reports those
             return
         _SWITCH.hold(self.SWITCH_INTERVAL)
         self._holds = True
@@ -59,10 +59,14 @@ class StackEngine:
             self._failed = error
 
     def wait(self) -> None:
-        """Until cdktf is imported; raises what importing it raised."""
+        """Until cdktf is imported; raises what importing it raised. An import that called
+        sys.exit() is a failure too: passed on as it is, exit status 0 with nothing written
+        would let CI's comparison of generated/ pass whatever was committed."""
         self.join()
-        if self._failed is not None:
+        if isinstance(self._failed, Exception):
             raise self._failed
+        if self._failed is not None:
+            raise RuntimeError(f"starting cdktf ended with {self._failed!r}") from self._failed
 
     def join(self) -> None:
         """Until the thread is done (a run that found problems never needs the stack, but no
