@@ -72,6 +72,15 @@ def _run(root: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], cwd=root, capture_output=True, text=True, env=env, timeout=120)
 
 
+
+def test_gen_schema_run_as_a_file_says_how_to_run_it() -> None:
+    # `python tools/gen_schema.py` (how the generators ran before tools/ was a package) cannot
+    # import its sibling: one line with the command, not a traceback.
+    ran = _run(ROOT, "tools/gen_schema.py", "--check")
+    assert ran.returncode == 1 and "Traceback" not in ran.stderr, ran.stderr
+    assert "`.venv/bin/python -m tools.gen_schema`" in ran.stderr
+    assert _run(ROOT, "-m", "tools.gen_schema", "--check").returncode == 0
+
 def test_a_field_declared_once_reaches_schema_model_rows_construct_and_diff(tmp_path: Path) -> None:
     admin = user("ada", is_admin=True, roles=["r-1"])
     repo = git_project(tmp_path / "repo", {"users": {"ada": user("ada", is_admin=True)}})

@@ -290,6 +290,17 @@ def test_without_the_plan_extra_it_names_the_extra_to_install(tmp_path: Path, te
                            "pip install 'users-authentik[plan]'"), line
 
 
+
+def test_other_stack_libraries_than_pinned_are_one_line_not_a_traceback(
+        tmp_path: Path, terraform_cli: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # plan renders the stack itself (synth.render_stack), which refuses unpinned libraries.
+    from users_authentik import synth
+    repo = make_repo(tmp_path / "repo", {})
+    monkeypatch.setitem(synth.STACK_LIBRARIES, "cdktf", "0.20.0")
+    assert cli.main(["plan", "-C", str(repo)]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("main.py plan: cdktf 0.21.0 is installed, synth.STACK_LIBRARIES pins 0.20.0"), line
+
 def test_input_problems_are_reported_before_planning(tmp_path: Path) -> None:
     root = copy_project(tmp_path / "bad")
     doc = read_json(root / "users.json")

@@ -323,11 +323,30 @@ def test_a_stack_is_rendered_only_by_the_pinned_libraries(monkeypatch: pytest.Mo
     from importlib import metadata
     real = metadata.version
     monkeypatch.setattr(metadata, "version", lambda name: "0.21.1" if name == "cdktf" else real(name))
-    with pytest.raises(synth.UnpinnedLibraries, match=r"cdktf 0\.21\.1 is installed, requirements.txt pins 0\.21\.0"):
+    with pytest.raises(synth.UnpinnedLibraries, match=r"cdktf 0\.21\.1 is installed, synth.STACK_LIBRARIES pins 0\.21\.0"):
         synth.render_stack(Settings.defaults())
     monkeypatch.setattr(metadata, "version", lambda name: "99" if name == "attrs" else real(name))
     assert synth.unpinned_libraries() == []
 
+
+
+def test_a_bump_of_requirements_txt_alone_says_to_bump_stack_libraries(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Renovate or Dependabot bumps cdktf in requirements.txt, CI installs it, and STACK_LIBRARIES
+    # still names the old version: the message must not claim requirements.txt pins the old
+    # one, nor blame Node, and must name the constant to bump.
+    from users_authentik.report import failure_text
+    from users_authentik.result import Failure
+
+    monkeypatch.setitem(synth.STACK_LIBRARIES, "cdktf", "0.20.0")
+    with pytest.raises(synth.UnpinnedLibraries) as refused:
+        synth.render_stack(Settings.defaults())
+    message = str(refused.value)
+    assert "cdktf 0.21.0 is installed, synth.STACK_LIBRARIES pins 0.20.0" in message
+    assert "requirements.txt pins" not in message
+    assert "bump synth.STACK_LIBRARIES" in message and "make install" in message
+    text = failure_text(Failure(error=refused.value))
+    assert text.startswith("UnpinnedLibraries: ") and "Node.js" not in text
+    assert "nothing was written to generated/" in text
 
 _USERS_ONLY_READS = """
 import sys

@@ -21,8 +21,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tools import gen_validators
-from users_authentik.model import Group, User, entry_schema
+if not __package__:  # run as a file (python tools/gen_schema.py): `tools` is not importable
+    sys.exit("tools/gen_schema.py imports tools.gen_validators: run it from the repository root as "
+             "`.venv/bin/python -m tools.gen_schema`")
+
+from tools import gen_validators  # noqa: E402
+from users_authentik.model import Group, User, entry_schema  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = Path("schemas/users.schema.json")

@@ -2,8 +2,9 @@
 
 Most of a rebuild of cdk.tf.json is cdktf's start: Node and the jsii kernel, then the
 constructs and cdktf assemblies (bench/README.md). None of it depends on users.json, so
-it runs beside the checks. Imported by cli.py before the rest of the package when a rebuild
-is asked for, and by pipeline.py when settings.json turns out to need one.
+it runs beside the checks. Started by cli.py, before the rest of the package is imported,
+when a rebuild is asked for; else by pipeline.py when settings.json turns out to need one.
+Whoever starts one joins it on every way out.
 """
 
 from __future__ import annotations

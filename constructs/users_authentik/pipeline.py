@@ -40,7 +40,7 @@ def run(command: str, root: Path, base: str | None = None, *, rebuild: bool = Fa
     settings = read_settings(sources)
     # Before cdk.tf.json is read: only a plain file in a plain generated/ (module_dir.py).
     generated = module_dir.problems(root / "generated", MODULE_FILES, leftovers=command == "check")
-    # A rebuild of cdk.tf.json starts cdktf now, while users.json is checked (synth.StackEngine).
+    # A rebuild of cdk.tf.json starts cdktf now, while users.json is checked (engine.py).
     # The text read here is the one kept: what synth writes is what was found current.
     kept, started = None, None
     if command == "synth" and not generated and settings.settings is not None:

@@ -389,6 +389,8 @@ def main(root: Path, roster: Roster, settings: Settings, *, base: str | None = N
          out: TextIO | None = None, err: TextIO | None = None) -> int:
     """base: --base; None plans against the base diff and the removal guard compare with
     (revision.default_base: on a branch, its merge-base with the branch it merges into)."""
+    from .synth import UnpinnedLibraries
+
     out, err = out or sys.stdout, err or sys.stderr
     ref, label, note = review_base(root, base, "plan")
     if note:
@@ -404,5 +406,8 @@ def main(root: Path, roster: Roster, settings: Settings, *, base: str | None = N
             err.write(e.detail.rstrip("\n") + "\n")
         err.write(f"main.py plan: {e.message}\n")
         return e.status
+    except UnpinnedLibraries as unpinned:  # this venv, not the change: as a missing tool is
+        err.write(f"main.py plan: {unpinned}\n")
+        return 2
     report(result, out)
     return 0

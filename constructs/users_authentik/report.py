@@ -15,7 +15,7 @@ from . import dependencies
 from .parse import MAX_DEPTH
 from .problems import Problem
 from .result import Failure, Result
-from .synth import STACK_FILE
+from .synth import STACK_FILE, UnpinnedLibraries
 from .text import counted, visible
 
 
@@ -78,9 +78,10 @@ def ok_line(result: Result) -> str:
 def failure_text(failure: Failure) -> str:
     if failure.missing is not None:
         return dependencies.message([failure.missing])
-    if failure.error is not None:
+    if failure.error is not None:  # an unpinned library says its own fix; else Node is the usual cause
+        hint = "" if isinstance(failure.error, UnpinnedLibraries) else " (is Node.js 20 on PATH?)"
         return (f"{type(failure.error).__name__}: {failure.error}\nsynthesizing generated/{STACK_FILE} "
-                "with cdktf failed (is Node.js 20 on PATH?); nothing was written to generated/.\n")
+                f"with cdktf failed{hint}; nothing was written to generated/.\n")
     return unwritten(list(failure.unwritten), failure.half_written)
 
 

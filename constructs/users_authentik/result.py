@@ -16,7 +16,7 @@ class Failure:
     three is set."""
 
     missing: str | None = None  # the requirements.txt package the stack needs (exit 2)
-    error: Exception | None = None  # cdktf could not synthesize cdk.tf.json
+    error: BaseException | None = None  # cdktf could not synthesize cdk.tf.json (or called sys.exit)
     unwritten: tuple[Problem, ...] = ()  # generated/ could not be written (module_dir.WriteFailed)
     half_written: bool = False  # ... and was left half-written: the next synth completes it
 

@@ -82,7 +82,7 @@ class UnpinnedLibraries(Exception):
 
 def unpinned_libraries() -> list[str]:
     """Each of STACK_LIBRARIES installed at another version than pinned."""
-    from importlib import metadata  # cdktf's own import has loaded it by the time it is asked
+    from importlib import metadata  # here, not at the top: a run that keeps cdk.tf.json never needs it
 
     found = []
     for name, pinned in STACK_LIBRARIES.items():
@@ -91,7 +91,7 @@ def unpinned_libraries() -> list[str]:
         except metadata.PackageNotFoundError:
             continue  # not installed at all: importing it fails, and synth says what to install
         if installed != pinned:
-            found.append(f"{name} {installed} is installed, requirements.txt pins {pinned}")
+            found.append(f"{name} {installed} is installed, synth.STACK_LIBRARIES pins {pinned}")
     return found
 
 
@@ -111,8 +111,12 @@ def is_current(stack_text: str, settings: Settings) -> bool:
 def render_stack(settings: Settings) -> str:
     unpinned = unpinned_libraries()
     if unpinned:
-        raise UnpinnedLibraries("; ".join(unpinned) + ": run `make install` (or `pip install -r requirements.txt`) "
-                                "so that cdk.tf.json is what CI renders")
+        # Either this venv is stale, or requirements.txt was bumped (by hand, Renovate,
+        # Dependabot) without STACK_LIBRARIES: the message cannot tell which, so says both.
+        raise UnpinnedLibraries("; ".join(unpinned) + ". Install requirements.txt (`make install`, or "
+                                "`pip install -r requirements.txt`) so that cdk.tf.json is what CI renders; "
+                                "if requirements.txt itself was bumped, bump synth.STACK_LIBRARIES to the same "
+                                "versions and run `python3 main.py --rebuild`")
     from .cdk import App  # cdktf (and Node) start here (or in engine.StackEngine), and only here
     from .stack import UsersAuthentikStack
 
