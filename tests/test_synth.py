@@ -16,7 +16,7 @@ import pytest
 from tests.helpers import ROOT, module, read_json, run_main, run_main_process, tree_digest, write_json
 from users_authentik import synth
 from users_authentik.cli import REBUILD_ENV
-from users_authentik.engine import StackEngine
+from users_authentik.cdktf_start import CdktfStart
 from users_authentik.settings import Settings
 from users_authentik.synth import STACK_FILE
 
@@ -139,7 +139,7 @@ def test_a_settings_change_rebuilds_the_stack(project: Path, tmp_path: Path) -> 
 
 
 def test_a_rebuild_with_a_bad_users_json_reports_it_and_leaves_no_start_running(project: Path, tmp_path: Path) -> None:
-    # cdktf starts on a thread as soon as settings.json asks for a rebuild (StackEngine);
+    # cdktf starts on a thread as soon as settings.json asks for a rebuild (CdktfStart);
     # a users.json problem found meanwhile is what is reported, with or without cdktf.
     generated = tree_digest(project / "generated")
     write_json(project / "settings.json", {"brand": {"title": "Welcome"}})
@@ -153,21 +153,21 @@ def test_a_rebuild_with_a_bad_users_json_reports_it_and_leaves_no_start_running(
     assert not [t for t in threading.enumerate() if t.name == "cdktf-start"]
 
 
-# A child that records which of our modules are imported when synth creates its engine,
+# A child that records which of our modules are imported when synth starts cdktf,
 # and starts nothing (so no Node): wait() then fails, as a start that failed would.
 _RECORD_ENGINE_START = """
 import json, sys
-from users_authentik import engine
+from users_authentik import cdktf_start
 def record(self):
     print(json.dumps(sorted(m for m in sys.modules if m.startswith("users_authentik."))))
     self._failed, self._thread, self._holds = RuntimeError("not started"), None, False
-engine.StackEngine.__init__ = record
+cdktf_start.CdktfStart.__init__ = record
 from users_authentik.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
 
-def _engine_start(project: Path, *args: str) -> tuple[list[list[str]], subprocess.CompletedProcess]:
+def _cdktf_starts(project: Path, *args: str) -> tuple[list[list[str]], subprocess.CompletedProcess]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "constructs")}
     env.pop(REBUILD_ENV, None)
     result = subprocess.run([sys.executable, "-c", _RECORD_ENGINE_START, *args], cwd=project,
@@ -177,15 +177,15 @@ def _engine_start(project: Path, *args: str) -> tuple[list[list[str]], subproces
 
 def test_a_rebuild_starts_cdktf_before_the_checks_are_even_imported(project: Path) -> None:
     # --rebuild (CI) renders cdk.tf.json whatever settings.json says: nothing to decide first.
-    starts, result = _engine_start(project, "--rebuild")
+    starts, result = _cdktf_starts(project, "--rebuild")
     assert len(starts) == 1 and result.returncode != 0, result
     assert "not started" in result.stderr
     assert not {"users_authentik.pipeline", "users_authentik.check", "users_authentik.loading"} & set(starts[0])
     # Without it, synth starts cdktf only once settings.json says cdk.tf.json is out of date.
-    starts, result = _engine_start(project)
+    starts, result = _cdktf_starts(project)
     assert starts == [] and result.returncode == 0, result
     write_json(project / "settings.json", {"brand": {"title": "Welcome"}})
-    starts, result = _engine_start(project)
+    starts, result = _cdktf_starts(project)
     assert len(starts) == 1 and "users_authentik.loading" in starts[0] and result.returncode != 0, result
 
 
@@ -198,51 +198,51 @@ def caller_interval():
     sys.setswitchinterval(before)
 
 
-def test_the_engine_hands_the_gil_over_sooner_only_while_it_starts(caller_interval: float) -> None:
+def test_cdktfs_start_hands_the_gil_over_sooner_only_while_it_runs(caller_interval: float) -> None:
     # While cdktf is imported on its thread, the busy checks must not keep the GIL for the
     # default 5 ms at each file the import reads (bench/README.md); afterwards the run's
     # own setting is back.
-    engine = StackEngine()
-    assert sys.getswitchinterval() == StackEngine.SWITCH_INTERVAL < caller_interval
-    engine.wait()
+    start = CdktfStart()
+    assert sys.getswitchinterval() == CdktfStart.SWITCH_INTERVAL < caller_interval
+    start.wait()
     assert sys.getswitchinterval() == caller_interval
-    engine.join()  # a second join restores nothing twice
+    start.join()  # a second join restores nothing twice
     assert sys.getswitchinterval() == caller_interval
 
 
-def test_engines_that_overlap_leave_the_callers_interval(caller_interval: float) -> None:
-    # Two runs on two threads of one process (an embedding caller): the second engine must
+def test_starts_that_overlap_leave_the_callers_interval(caller_interval: float) -> None:
+    # Two runs on two threads of one process (an embedding caller): the second start must
     # not take the first one's short interval for the caller's and restore that.
-    first, second = StackEngine(), StackEngine()
+    first, second = CdktfStart(), CdktfStart()
     first.join()
-    assert sys.getswitchinterval() == StackEngine.SWITCH_INTERVAL  # second still starting
+    assert sys.getswitchinterval() == CdktfStart.SWITCH_INTERVAL  # second still starting
     second.join()
     assert sys.getswitchinterval() == caller_interval
 
 
-def test_an_engine_whose_thread_cannot_start_fails_at_wait_and_leaves_the_interval(
+def test_a_start_whose_thread_cannot_run_fails_at_wait_and_leaves_the_interval(
         caller_interval: float, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_thread(self: threading.Thread) -> None:
         raise RuntimeError("can't start new thread")
     monkeypatch.setattr(threading.Thread, "start", no_thread)
-    engine = StackEngine()  # a run that finds problems in users.json reports those
+    start = CdktfStart()  # a run that finds problems in users.json reports those
     assert sys.getswitchinterval() == caller_interval
     with pytest.raises(RuntimeError, match="can't start new thread"):
-        engine.wait()
+        start.wait()
     assert sys.getswitchinterval() == caller_interval
 
 
-def test_ctrl_c_while_the_engine_is_joined_leaves_the_interval(
+def test_ctrl_c_while_the_start_is_joined_leaves_the_interval(
         caller_interval: float, monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = StackEngine()
-    assert engine._thread is not None
-    thread = engine._thread
+    start = CdktfStart()
+    assert start._thread is not None
+    thread = start._thread
 
     def interrupted(timeout: float | None = None) -> None:
         raise KeyboardInterrupt
     monkeypatch.setattr(thread, "join", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        engine.join()
+        start.join()
     assert sys.getswitchinterval() == caller_interval
     monkeypatch.undo()
     thread.join()
@@ -480,7 +480,7 @@ def test_a_render_that_calls_sys_exit_is_a_failure(project: Path, monkeypatch: p
 
 
 def test_a_broken_jsii_is_a_failure_not_a_traceback(project: Path, tmp_path: Path) -> None:
-    # StackEngine imports jsii before users.json is checked: a failure there must neither hide
+    # CdktfStart imports jsii before users.json is checked: a failure there must neither hide
     # users.json's problems nor escape as a traceback (it is reported as before, by synth).
     generated = tree_digest(project / "generated")
     write_json(project / "settings.json", {"brand": {"title": "Welcome"}})

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from . import __version__, dependencies
-from .engine import StackEngine
+from .cdktf_start import CdktfStart
 
 DEFAULT = "synth"  # what `users-authentik` with no command does (and `cdktf synth` runs)
 EXIT_CODES = ("exit status: 0 done; 1 the input has problems (all are listed, nothing is written; "
@@ -129,19 +129,19 @@ def main(argv: list[str] | None = None, root: Path | None = None, *, prog: str |
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
     args = build_parser(prog or Path(sys.argv[0]).name).parse_args(_with_default_command(list(sys.argv[1:] if argv is None else argv)))
     # A rebuild renders cdk.tf.json whatever settings.json says: cdktf starts before the
-    # rest of the package is even imported (engine.py). Without one, synth decides later.
-    engine = StackEngine() if args.command == "synth" and _rebuild(args) else None
+    # rest of the package is even imported (cdktf_start.py). Without one, synth decides later.
+    starting = CdktfStart() if args.command == "synth" and _rebuild(args) else None
     try:
-        return _start(args, root, engine)
+        return _start(args, root, starting)
     except ModuleNotFoundError as gone:  # a lazy import dependencies.NEEDS does not list
         sys.stderr.write(dependencies.message([gone.name or str(gone)]))
         return 2
     finally:
-        if engine is not None:
-            engine.join()
+        if starting is not None:
+            starting.join()
 
 
-def _start(args: argparse.Namespace, root: Path | None, engine: StackEngine | None) -> int:
+def _start(args: argparse.Namespace, root: Path | None, starting: CdktfStart | None) -> int:
     absent = dependencies.missing(args.command)
     if absent:
         sys.stderr.write(dependencies.message(absent))
@@ -160,7 +160,7 @@ def _start(args: argparse.Namespace, root: Path | None, engine: StackEngine | No
         from .diff import run_diff
         return run_diff(root, args.base, args.format)
     from . import pipeline
-    result = pipeline.run(args.command, root, args.base, rebuild=_rebuild(args), engine=engine)
+    result = pipeline.run(args.command, root, args.base, rebuild=_rebuild(args), starting=starting)
     if args.command == "plan" and result.ok:  # offline plan against a git ref: plan.py
         from . import plan
         return plan.main(root, result.roster, result.settings, base=args.base)

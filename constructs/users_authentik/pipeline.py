@@ -8,7 +8,7 @@ Stages, each only on what passed the one before:
      could change the bytes applied, or what plan runs)
   -> synth only: render and write generated/ (cdk.tf.json only when its inputs changed).
 settings.json and generated/ are looked at first: when synth will render cdk.tf.json, cdktf
-starts then (engine.StackEngine, unless the caller started it already for --rebuild) and
+starts then (cdktf_start.CdktfStart, unless the caller started it already for --rebuild) and
 users.json is checked while Node loads.
 Nothing is printed here: report.py shows the Result, cli.py turns it into an exit status.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import dependencies, guard, module_dir, repo_checks, revision
-from .engine import StackEngine
+from .cdktf_start import CdktfStart
 from .init import stale_schema_notes
 from .loading import Loaded, LoadedSettings, Sources, read_folder, read_settings, validate
 from .problems import Problem
@@ -31,31 +31,31 @@ from .synth import MODULE_FILES, ROWS_FILE, STACK_FILE, is_current, render_rows,
 
 
 def run(command: str, root: Path, base: str | None = None, *, rebuild: bool = False,
-        engine: StackEngine | None = None) -> Result:
+        starting: CdktfStart | None = None) -> Result:
     """command: synth, check or plan. base: --base for the removal guard (None: its default).
     rebuild: synthesize cdk.tf.json even if its inputs did not change. root: a directory
-    (cli.py refuses -C naming none). engine: cdktf as the caller started it (a rebuild asked
+    (cli.py refuses -C naming none). starting: cdktf as the caller started it (a rebuild asked
     for), joined by the caller; else synth starts one when cdk.tf.json is to be rendered."""
     sources = read_folder(root)
     settings = read_settings(sources)
     # Before cdk.tf.json is read: only a plain file in a plain generated/ (module_dir.py).
     generated = module_dir.problems(root / "generated", MODULE_FILES, leftovers=command == "check")
-    # A rebuild of cdk.tf.json starts cdktf now, while users.json is checked (engine.py).
+    # A rebuild of cdk.tf.json starts cdktf now, while users.json is checked (cdktf_start.py).
     # The text read here is the one kept: what synth writes is what was found current.
     kept, started = None, None
     if command == "synth" and not generated and settings.settings is not None:
         kept = _current_stack(root / "generated", settings.settings, rebuild)
-        if kept is None and engine is None:
-            engine = started = StackEngine()
+        if kept is None and starting is None:
+            starting = started = CdktfStart()
     try:
-        return _run(command, root, base, sources, settings, generated, engine, kept)
+        return _run(command, root, base, sources, settings, generated, starting, kept)
     finally:
         if started is not None:
             started.join()
 
 
 def _run(command: str, root: Path, base: str | None, sources: Sources, settings: LoadedSettings,
-         generated: list[Problem], engine: StackEngine | None, kept: str | None) -> Result:
+         generated: list[Problem], starting: CdktfStart | None, kept: str | None) -> Result:
     head = validate(sources, settings)
     problems, notes = list(head.problems), []
     if command != "plan":  # compares with the last commit (or --base): docs/offboarding.md
@@ -69,7 +69,7 @@ def _run(command: str, root: Path, base: str | None, sources: Sources, settings:
     if command == "check":  # synth says it when it writes the brand, not on every commit
         return _with(result, settings_notes=tuple(placeholder_notes(head.settings)))
     if command == "synth":
-        return _synth(result, head, root / "generated", engine, kept)
+        return _synth(result, head, root / "generated", starting, kept)
     return result
 
 
@@ -80,14 +80,14 @@ def _current_stack(generated: Path, settings: Settings, rebuild: bool) -> str | 
     return stack if stack is not None and is_current(stack, settings) else None
 
 
-def _synth(result: Result, head: Loaded, generated: Path, engine: StackEngine | None, stack: str | None) -> Result:
+def _synth(result: Result, head: Loaded, generated: Path, starting: CdktfStart | None, stack: str | None) -> Result:
     """stack: cdk.tf.json as read and found current before users.json was checked, or None."""
     assert head.roster is not None and head.settings is not None
     rows = render_rows(head.roster)
     if stack is None:
         try:
-            if engine is not None:
-                engine.wait()  # raises what starting cdktf raised
+            if starting is not None:
+                starting.wait()  # raises what starting cdktf raised
             stack = render_stack(head.settings)  # the only path that starts cdktf and Node
         except ModuleNotFoundError as gone:  # outside the venv: dependencies.STACK
             name = gone.name or str(gone)

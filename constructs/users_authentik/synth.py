@@ -117,7 +117,7 @@ def render_stack(settings: Settings) -> str:
                                 "`pip install -r requirements.txt`) so that cdk.tf.json is what CI renders; "
                                 "if requirements.txt itself was bumped, bump synth.STACK_LIBRARIES to the same "
                                 "versions and run `python3 main.py --rebuild`")
-    from .cdk import App  # cdktf (and Node) start here (or in engine.StackEngine), and only here
+    from .cdk import App  # cdktf (and Node) start here (or in cdktf_start.CdktfStart), and only here
     from .stack import UsersAuthentikStack
 
     app = App()

@@ -14,7 +14,7 @@ import sys
 import threading
 
 
-class StackEngine:
+class CdktfStart:
     """cdktf, started on a thread: Python imports it, which starts Node and the jsii kernel and
     loads the constructs and cdktf assemblies, most of a rebuild's time (bench/README.md).
     The thread only imports; every jsii call (synth.render_stack) is made afterwards, on the
@@ -85,7 +85,7 @@ class StackEngine:
 
 
 class _SwitchInterval:
-    """The process's switch interval, held short while any engine starts. Engines may overlap
+    """The process's switch interval, held short while any start of cdktf runs. Starts may overlap
     (callers on two threads): the first to hold it saves the caller's, the last restores it."""
 
     def __init__(self) -> None:
