@@ -19,6 +19,17 @@ pytestmark = pytest.mark.skipif(not PRE_COMMIT.exists() or shutil.which("git") i
                                 reason="pre-commit or git not installed (make setup installs pre-commit)")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def installed_from_this_checkout() -> None:
+    """The hook runs `make synth` with this venv (VENV below). Make installs the package
+    editable from where it runs whenever the venv has no stamp for the current
+    requirements.txt, so in a clone it would re-point the venv at the clone. `make install`
+    here first leaves the stamps current: the hook then installs nothing."""
+    venv = Path(sys.executable).parent.parent
+    subprocess.run(["make", "-s", "install", f"VENV={venv}"], cwd=ROOT, check=True, capture_output=True,
+                   timeout=300)
+
+
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
 
