@@ -301,6 +301,20 @@ def test_other_stack_libraries_than_pinned_are_one_line_not_a_traceback(
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("main.py plan: cdktf 0.21.0 is installed, synth.STACK_LIBRARIES pins 0.20.0"), line
 
+def test_a_stack_that_cannot_be_synthesized_is_one_line_not_a_traceback(
+        tmp_path: Path, terraform_cli: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # No Node on PATH, or a broken cdktf: the reviewer's machine, said as a missing tool is.
+    from users_authentik import synth
+    repo = make_repo(tmp_path / "repo", {})
+
+    def no_node(*args: object) -> None:
+        raise FileNotFoundError(2, "No such file or directory", "node")
+    monkeypatch.setattr(synth, "render", no_node)
+    assert cli.main(["plan", "-C", str(repo)]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("main.py plan: synthesizing cdk.tf.json with cdktf failed: FileNotFoundError") and "node" in line, line
+
+
 def test_input_problems_are_reported_before_planning(tmp_path: Path) -> None:
     root = copy_project(tmp_path / "bad")
     doc = read_json(root / "users.json")

@@ -277,18 +277,24 @@ def name_ids(text: str, plan: Mapping[str, Any]) -> str:
 
 def make_plan(root: Path, roster: Roster, settings: Settings, base: str = "HEAD", label: str | None = None) -> OfflinePlan:
     """label: how messages name base (revision.default_base's name for a merge-base)."""
-    from .synth import ROWS_FILE, STACK_FILE, render, render_rows, render_stack
+    from .synth import ROWS_FILE, STACK_FILE, UnpinnedLibraries, render, render_rows, render_stack
 
     commit = resolve_ref(root, base)
     label = label or base
     revision = base_revision(root, label, commit)
     binary = find_terraform()
     serve, harness = load_standin()
-    files = render(roster, settings)
+    try:
+        files = render(roster, settings)
+        # The base is rendered by this checkout's synth; the stack only when its settings differ.
+        base_stack = files[STACK_FILE] if revision.settings == settings else render_stack(revision.settings)
+    except UnpinnedLibraries:
+        raise  # main() says it in its own words
+    except Exception as error:  # Node or cdktf on this machine, not the change: as a missing tool is
+        raise PlanError(f"synthesizing {STACK_FILE} with cdktf failed: {type(error).__name__}: {error} "
+                        "(is Node.js 20 on PATH?)") from error
     stale = stale_in_working_tree(root / "generated", files)
-    # The base is rendered by this checkout's synth; the stack only when its settings differ.
-    base_rendered = {STACK_FILE: files[STACK_FILE] if revision.settings == settings else render_stack(revision.settings),
-                     ROWS_FILE: render_rows(revision.roster)}
+    base_rendered = {STACK_FILE: base_stack, ROWS_FILE: render_rows(revision.roster)}
     base_differs = committed_differs(root, commit, base_rendered)
     base_empty = revision.roster is EMPTY  # no users.json at the base: nothing was applied
 
