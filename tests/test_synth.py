@@ -399,6 +399,15 @@ def test_the_settings_code_the_stack_calls_is_an_input(tmp_path: Path) -> None:
     assert synth.stack_inputs(settings, tmp_path) != synth.stack_inputs(settings)
 
 
+def test_a_stack_checked_out_with_crlf_is_still_current() -> None:
+    # core.autocrlf=true checks generated/cdk.tf.json out with CRLF (and commits it with LF):
+    # without this, every synth in such a checkout would start Node to rebuild it.
+    settings = Settings.defaults()
+    text = synth.render_stack(settings)
+    assert synth.is_current(text, settings) and synth.is_current(text.replace("\n", "\r\n"), settings)
+    assert not synth.is_current(text.replace("\n", "\r\n").replace('"Generated', '"generated', 1), settings)
+
+
 def _package_imports(module: str) -> set[str]:
     tree = ast.parse((CODE / f"{module}.py").read_text(encoding="utf-8"))
     found = set()

@@ -100,7 +100,9 @@ def _seal(inputs: str, unsealed: str) -> str:
 
 
 def is_current(stack_text: str, settings: Settings) -> bool:
-    """Whether stack_text is cdk.tf.json as render_stack wrote it from these inputs."""
+    """Whether stack_text is cdk.tf.json as render_stack wrote it from these inputs, read as
+    git stores it: a checkout with core.autocrlf has it with CRLF, and git commits it with LF."""
+    stack_text = stack_text.replace("\r\n", "\n")
     found = _SEAL.match(stack_text)
     if found is None:
         return False
