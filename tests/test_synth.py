@@ -17,6 +17,7 @@ from tests.helpers import ROOT, module, read_json, run_main, run_main_process, t
 from users_authentik import synth
 from users_authentik.cli import REBUILD_ENV
 from users_authentik.cdktf_start import CdktfStart
+from users_authentik.loading import read_folder, read_settings
 from users_authentik.settings import Settings
 from users_authentik.synth import STACK_FILE
 
@@ -155,7 +156,7 @@ def test_a_rebuild_with_a_bad_users_json_reports_it_and_leaves_no_start_running(
 
 # A child that records which of our modules are imported when synth starts cdktf,
 # and starts nothing (so no Node): wait() then fails, as a start that failed would.
-_RECORD_ENGINE_START = """
+_RECORD_CDKTF_START = """
 import json, sys
 from users_authentik import cdktf_start
 def record(self):
@@ -167,11 +168,16 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def _cdktf_starts(project: Path, *args: str) -> tuple[list[list[str]], subprocess.CompletedProcess]:
+def _child(project: Path, script: str, *args: str) -> subprocess.CompletedProcess:
+    """`python -c script args` in project, with this tree's package and no rebuild asked for."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "constructs")}
     env.pop(REBUILD_ENV, None)
-    result = subprocess.run([sys.executable, "-c", _RECORD_ENGINE_START, *args], cwd=project,
-                            capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run([sys.executable, "-c", script, *args], cwd=project, capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+def _cdktf_starts(project: Path, *args: str) -> tuple[list[list[str]], subprocess.CompletedProcess]:
+    result = _child(project, _RECORD_CDKTF_START, *args)
     return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("[")], result
 
 
@@ -363,10 +369,7 @@ def test_a_users_only_run_reads_no_package_metadata(project: Path) -> None:
     users = read_json(project / "users.json")
     users["users"]["ada"] = {"name": "Ada", "email": "ada@example.org", "groups": ["dev"]}
     write_json(project / "users.json", users)
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "constructs")}
-    env.pop(REBUILD_ENV, None)
-    result = subprocess.run([sys.executable, "-c", _USERS_ONLY_READS], cwd=project, capture_output=True,
-                            text=True, env=env, timeout=60)
+    result = _child(project, _USERS_ONLY_READS)
     assert result.returncode == 0 and "users.tf.json updated" in result.stdout, result
     assert result.stdout.strip().splitlines()[-1] == "False", result.stdout
 
@@ -402,8 +405,9 @@ def test_the_settings_code_the_stack_calls_is_an_input(tmp_path: Path) -> None:
 def test_a_stack_checked_out_with_crlf_is_still_current() -> None:
     # core.autocrlf=true checks generated/cdk.tf.json out with CRLF (and commits it with LF):
     # without this, every synth in such a checkout would start Node to rebuild it.
-    settings = Settings.defaults()
-    text = synth.render_stack(settings)
+    settings = read_settings(read_folder(ROOT)).settings
+    assert settings is not None
+    text = (ROOT / "generated" / STACK_FILE).read_text(encoding="utf-8")  # current: a test says so
     assert synth.is_current(text, settings) and synth.is_current(text.replace("\n", "\r\n"), settings)
     assert not synth.is_current(text.replace("\n", "\r\n").replace('"Generated', '"generated', 1), settings)
 

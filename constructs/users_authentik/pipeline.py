@@ -92,8 +92,10 @@ def _synth(result: Result, head: Loaded, generated: Path, starting: CdktfStart |
         except ModuleNotFoundError as gone:  # outside the venv: dependencies.STACK
             name = gone.name or str(gone)
             return _with(result, failure=Failure(missing=dependencies.STACK.get(name, name)))
-        except (Exception, SystemExit) as error:  # not the input's fault: settings were valid. A
-            return _with(result, failure=Failure(error=error))  # sys.exit() in cdktf is no success
+        except (Exception, SystemExit) as error:  # not the input's fault: settings were valid.
+            # A sys.exit() in cdktf is no success: exit 0 with nothing written would pass CI's
+            # comparison of generated/ whatever was committed.
+            return _with(result, failure=Failure(error=error))
     try:
         changed = module_dir.write(generated, {STACK_FILE: stack, ROWS_FILE: rows})
     except module_dir.WriteFailed as failed:

@@ -288,9 +288,9 @@ def make_plan(root: Path, roster: Roster, settings: Settings, base: str = "HEAD"
         files = render(roster, settings)
         # The base is rendered by this checkout's synth; the stack only when its settings differ.
         base_stack = files[STACK_FILE] if revision.settings == settings else render_stack(revision.settings)
-    except UnpinnedLibraries:
-        raise  # main() says it in its own words
-    except Exception as error:  # Node or cdktf on this machine, not the change: as a missing tool is
+    except UnpinnedLibraries as unpinned:  # this venv, not the change: as a missing tool is
+        raise PlanError(str(unpinned)) from unpinned
+    except Exception as error:  # Node or cdktf on this machine, likewise
         raise PlanError(f"synthesizing {STACK_FILE} with cdktf failed: {type(error).__name__}: {error} "
                         "(is Node.js 20 on PATH?)") from error
     stale = stale_in_working_tree(root / "generated", files)
@@ -395,8 +395,6 @@ def main(root: Path, roster: Roster, settings: Settings, *, base: str | None = N
          out: TextIO | None = None, err: TextIO | None = None) -> int:
     """base: --base; None plans against the base diff and the removal guard compare with
     (revision.default_base: on a branch, its merge-base with the branch it merges into)."""
-    from .synth import UnpinnedLibraries
-
     out, err = out or sys.stdout, err or sys.stderr
     ref, label, note = review_base(root, base, "plan")
     if note:
@@ -412,8 +410,5 @@ def main(root: Path, roster: Roster, settings: Settings, *, base: str | None = N
             err.write(e.detail.rstrip("\n") + "\n")
         err.write(f"main.py plan: {e.message}\n")
         return e.status
-    except UnpinnedLibraries as unpinned:  # this venv, not the change: as a missing tool is
-        err.write(f"main.py plan: {unpinned}\n")
-        return 2
     report(result, out)
     return 0

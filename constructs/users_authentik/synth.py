@@ -67,12 +67,8 @@ def stack_inputs(settings: Settings, code: Path = _CODE) -> str:
         # package installed from one) must find the file CI builds current.
         text = (code / name).read_bytes().replace(b"\r\n", b"\n")
         digest.update(name.encode() + b" " + hashlib.sha256(text).digest())
-    digest.update("".join(f"{pin}\n" for pin in library_pins()).encode("utf-8"))
+    digest.update("".join(f"{name}=={version}\n" for name, version in STACK_LIBRARIES.items()).encode("utf-8"))
     return digest.hexdigest()
-
-
-def library_pins() -> list[str]:
-    return [f"{name}=={version}" for name, version in STACK_LIBRARIES.items()]
 
 
 class UnpinnedLibraries(Exception):
