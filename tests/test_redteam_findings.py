@@ -439,3 +439,36 @@ def test_a_cdktf_token_marker_in_a_setting_is_a_problem(tmp_path: Path, text: st
         assert "brand.title" in done.stderr and "flows.login.title" in done.stderr, done.stderr
         assert "cdktf reads as one of its own tokens" in done.stderr and "Node.js" not in done.stderr, done.stderr
     assert {p.name: p.read_bytes() for p in (root / "generated").iterdir()} == before
+
+
+@pytest.mark.parametrize("text", ["Sign in -8.109562212591379e+298", "-8.10956221259138e+298",
+                                  "String Map Token Value", "Any Map Token Value"])
+def test_cdktf_number_and_map_token_values_in_a_setting_are_a_problem(tmp_path: Path, text: str) -> None:
+    """cdktf also reads, in every string it resolves, a number whose bits are its number-token
+    marker (any text of a double in -8.1e298 ... -9e298, such as "-8.109562212591379e+298") as
+    one of its number tokens, and refuses the exact texts "String Map Token Value" and "Any Map
+    Token Value" (its map-token placeholders). `check` said OK and CI's synth died in cdktf
+    ("is Node.js 20 on PATH?"); were a number token of that index ever made, cdktf would splice
+    its Terraform expression into the setting."""
+    from tests.helpers import copy_project, run_main, write_json
+
+    root = copy_project(tmp_path / "p")
+    write_json(root / "settings.json", {"brand": {"domain": "auth.example.org", "title": text}})
+    before = {p.name: p.read_bytes() for p in (root / "generated").iterdir()}
+    for command in ("check", "synth"):
+        done = run_main(root, command, "--rebuild") if command == "synth" else run_main(root, command)
+        assert done.returncode == 1, (command, done.stdout, done.stderr)
+        assert "brand.title" in done.stderr and "cdktf reads as one of its own tokens" in done.stderr, done.stderr
+        assert "Node.js" not in done.stderr, done.stderr
+    assert {p.name: p.read_bytes() for p in (root / "generated").iterdir()} == before
+
+
+@pytest.mark.parametrize("text", ["Sign in 1e5", "v2.0e-3", "-8.1e298", "1e400", "-9.5e298"])
+def test_number_like_text_that_is_no_cdktf_token_passes(tmp_path: Path, text: str) -> None:
+    """Only cdktf's marker doubles are refused: other numbers with an exponent are text."""
+    from tests.helpers import copy_project, run_main, write_json
+
+    root = copy_project(tmp_path / "p")
+    write_json(root / "settings.json", {"brand": {"domain": "auth.example.org", "title": text}})
+    done = run_main(root, "check")
+    assert done.returncode == 0, (done.stdout, done.stderr)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import struct
 from typing import Any, Iterator
 
 from .parse import load_json
@@ -56,13 +57,32 @@ def _check_meaning(settings: Settings, file: str) -> list[Problem]:
     problems += [Problem(file, where(*path), f"holds {marker!r}, which cdktf reads as one of its own tokens "
                                              "(it has no escape for it): synth would fail",
                          f"leave {marker!r} out of this text")
-                 for path, text in _texts(settings) for marker in _CDKTF_MARKERS if marker in text]
+                 for path, text in _texts(settings) for marker in _cdktf_markers(text)]
     return problems
 
 
 # cdktf's token markers (its tokens/private/encoding: string and list tokens), also found
 # inside Terraform's escape `$${`: settings strings are the stack's only text from the PR.
 _CDKTF_MARKERS = ("${TfToken[", "#{TfToken[")
+# cdktf also refuses these two texts whole (its map-token placeholders, tokens/token), and
+# reads any number in a string whose top 16 bits are its number-token marker as a number
+# token (tokens/private/encoding: NUMBER_TOKEN_REGEX, then JavaScript's parseFloat of the
+# match): "-8.109562212591379e+298" is token 0.
+_CDKTF_PLACEHOLDERS = ("String Map Token Value", "Any Map Token Value")
+_CDKTF_NUMBER = re.compile(r"[-|0-9|.+]+(e[-|0-9|.|e|E|+]+)")  # JavaScript's \d is [0-9]
+_JS_FLOAT_PREFIX = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")  # what parseFloat reads
+_NUMBER_TOKEN_BITS = 0xFDFF
+
+
+def _cdktf_markers(text: str) -> list[str]:
+    """What in text cdktf would read as its own token, each as written there."""
+    found = [marker for marker in _CDKTF_MARKERS if marker in text]
+    found += [text] if text in _CDKTF_PLACEHOLDERS else []
+    for match in _CDKTF_NUMBER.finditer(text):
+        number = _JS_FLOAT_PREFIX.match(match.group())
+        if number is not None and struct.unpack("<Q", struct.pack("<d", float(number.group())))[0] >> 48 == _NUMBER_TOKEN_BITS:
+            found.append(match.group())
+    return found
 
 
 def _texts(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
