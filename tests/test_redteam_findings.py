@@ -472,3 +472,29 @@ def test_number_like_text_that_is_no_cdktf_token_passes(tmp_path: Path, text: st
     write_json(root / "settings.json", {"brand": {"domain": "auth.example.org", "title": text}})
     done = run_main(root, "check")
     assert done.returncode == 0, (done.stdout, done.stderr)
+
+
+# Tracked top-level entries a command neither runs nor installs from: the data CI checks,
+# and text. Everything else runs somewhere (CI, make, pre-commit, cdktf, npm) when changed.
+_NOT_CODE = {"users.json", "settings.json", "generated", "README.md", "docs", ".gitignore", ".gen"}
+
+
+def test_codeowners_sample_covers_every_file_a_command_runs() -> None:
+    """The sample CODEOWNERS left cdktf.json, package.json, package-lock.json and .ci/ to
+    the ordinary reviewers, who approve data. A pull request changing cdktf.json's "app" alone
+    ran its command on a reviewer's `npm run synth` / `npx cdktf synth` (the README's
+    equivalent of main.py synth); package-lock.json chooses the cdktf-cli that runs there,
+    package.json the `npm run synth` script, and .ci/run is CI's test job."""
+    import fnmatch
+    import subprocess
+    from tests.helpers import ROOT
+
+    owned = [line.split()[0] for line in (ROOT / ".github" / "CODEOWNERS").read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True, check=True).stdout
+    top = {path.split("/")[0] for path in tracked.splitlines()}
+
+    def covered(name: str) -> bool:
+        return any(fnmatch.fnmatch(f"/{name}", p.rstrip("/")) or fnmatch.fnmatch(name, p.rstrip("/")) for p in owned)
+
+    assert sorted(n for n in top - _NOT_CODE if not covered(n)) == []
