@@ -498,3 +498,31 @@ def test_codeowners_sample_covers_every_file_a_command_runs() -> None:
         return any(fnmatch.fnmatch(f"/{name}", p.rstrip("/")) or fnmatch.fnmatch(name, p.rstrip("/")) for p in owned)
 
     assert sorted(n for n in top - _NOT_CODE if not covered(n)) == []
+
+
+# Both sides of cdktf's number-token rule, and its placeholders. check copies that rule
+# (settings_file.py); cdktf itself is the judge of it, so the copy is held to what it renders.
+_NEAR_TOKENS = ["-8.109562212591379e+298", "Sign in -8.3e298 now", "String Map Token Value", "Any Map Token Value",
+                "Sign in 1e5", "-8.1e298", "-9.5e298", "1e400", "String Map Token Values", "v2.0e-3"]
+
+
+def test_check_refuses_exactly_the_settings_texts_cdktf_cannot_render(tmp_path: Path) -> None:
+    from tests.helpers import copy_project, run_main, write_json
+    from users_authentik import synth
+    from users_authentik.settings import Settings
+
+    root = copy_project(tmp_path / "p")
+    refused, unrenderable = [], []
+    for text in _NEAR_TOKENS:
+        document = {"brand": {"domain": "auth.example.org", "title": text}}
+        write_json(root / "settings.json", document)
+        if run_main(root, "check").returncode != 0:
+            refused.append(text)
+        try:  # past check, straight to cdktf (this worker's jsii kernel)
+            stack = json.loads(synth.render_stack(Settings.from_document(document)))
+        except Exception:
+            unrenderable.append(text)
+        else:
+            assert stack["resource"]["authentik_brand"]["brand"]["branding_title"] == text
+    assert refused == unrenderable
+    assert 0 < len(refused) < len(_NEAR_TOKENS)  # both sides are tried
