@@ -445,7 +445,7 @@ def test_a_cdktf_token_marker_in_a_setting_is_a_problem(tmp_path: Path, text: st
                                   "String Map Token Value", "Any Map Token Value"])
 def test_cdktf_number_and_map_token_values_in_a_setting_are_a_problem(tmp_path: Path, text: str) -> None:
     """cdktf also reads, in every string it resolves, a number whose bits are its number-token
-    marker (any text of a double in -8.1e298 ... -9e298, such as "-8.109562212591379e+298") as
+    marker (any text of a double in -8.11e298 ... -8.37e298, such as "-8.109562212591379e+298") as
     one of its number tokens, and refuses the exact texts "String Map Token Value" and "Any Map
     Token Value" (its map-token placeholders). `check` said OK and CI's synth died in cdktf
     ("is Node.js 20 on PATH?"); were a number token of that index ever made, cdktf would splice
