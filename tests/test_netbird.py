@@ -230,6 +230,19 @@ def test_a_user_may_not_take_a_spelling_of_the_service_accounts_name(tmp_path: P
     assert f'users["{name}"]' in result.stderr and "NetBird IdP manager's service account" in result.stderr
 
 
+@pytest.mark.parametrize("name", ["akadmin", "Akadmin", "akadmın", "AnonymousUser", "AK-outpost-x"])
+def test_the_service_account_may_not_be_one_of_authentiks_own_accounts(tmp_path: Path, name: str) -> None:
+    """netbird.service_account becomes a superuser account with an app password. A name that
+    is, or to Authentik's case-insensitive login is, akadmin (the break-glass admin) or another
+    account Authentik manages itself was accepted (the schema refused only a lower-case "ak-"),
+    while the same name in users.json is refused (red team)."""
+    result, generated = synth(tmp_path / "p", settings_doc("idp_manager", service_account=name))
+    assert result.returncode == 1, result.stdout
+    assert "settings.json" in result.stderr and "netbird.service_account" in result.stderr
+    assert "an account Authentik creates and manages itself" in result.stderr
+    assert not (generated / "users.tf.json").exists() or name not in (generated / "users.tf.json").read_text()
+
+
 def test_the_marker_is_a_boolean(tmp_path: Path) -> None:
     users = copy.deepcopy(USERS)
     users["groups"]["admins"] = {"netbird": "yes"}

@@ -333,6 +333,14 @@ def _netbird(users: dict[str, dict], spellings: dict[str, tuple[str, str]], decl
         # A superuser account: compared as usernames are with each other (text.keys), so
         # "netbırd" or a Cyrillic "nеtbird" is no second account Authentik takes for it.
         fold, skeleton = keys(netbird.service_account)
+        found, reserved = _reserved_match(fold, skeleton)
+        if found:  # the schema refuses only a lower-case "ak-"; "Akadmin" logs in as akadmin
+            problems.append(Problem(
+                "settings.json", where("netbird", "service_account"),
+                f'"{netbird.service_account}" is, to Authentik, or looks like, '
+                f'"{reserved or RESERVED_PREFIXES[0] + "…"}", an account Authentik creates and manages itself; '
+                "the module would make it a superuser with an app password",
+                'choose another netbird.service_account, e.g. "netbird-idp-manager"'))
         problems += [Problem(file, where("users", name),
                              f'"{name}" is, or looks like, the NetBird IdP manager\'s service account '
                              f'"{netbird.service_account}" (settings.json netbird.service_account), which '
