@@ -12,6 +12,7 @@ import pytest
 from tests.gitrepo import git, git_project, user
 from tests.helpers import copy_project, read_json, run_main, tree_digest, write_json
 from users_authentik.cli import main
+from users_authentik.diff import ADMIN_EMAIL_NOTE, ADMIN_TITLE
 
 BASE = {"users": {
     "stefan": user("stefan", is_admin=True, groups=["admins"]),
@@ -187,6 +188,31 @@ def test_each_change_in_both_formats(repo: Path, capsys: pytest.CaptureFixture[s
     edit(repo, change)
     assert text in diff(repo, capsys).splitlines()
     assert markdown in diff(repo, capsys, "--format", "markdown").splitlines()
+
+
+def test_an_admins_new_email_is_an_admin_change(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The recovery flow mails its sign-in link to the account's email: a pull request that
+    # changes an admin's address (renamed or not) hands the superuser to whoever reads it.
+    def change(doc: dict[str, Any]) -> None:
+        u = doc["users"]
+        u["stefan"]["email"] = "stefan@attacker.example"
+        u["adam"] = {**u.pop("ada"), "renamed_from": "ada", "email": "ada@attacker.example"}
+        u["bob"]["email"] = "bob@elsewhere.example"  # no admin: listed as changed only
+        u["carol"]["email"] = "carol@elsewhere.example"  # an admin, suspended: no sign-in, no recovery
+    edit(repo, change)
+    text = diff(repo, capsys)
+    box = text.split(ADMIN_TITLE)[1].split("\n\n")[0].splitlines()[1:]
+    assert [line.split(":")[0].split() for line in box] == [
+        ["~", "EMAIL", "adam", '"ada@example.org"', "->", '"ada@attacker.example"'],
+        ["~", "EMAIL", "stefan", '"stefan@example.org"', "->", '"stefan@attacker.example"']]
+    assert all(line.endswith(ADMIN_EMAIL_NOTE) for line in box)
+    assert "; 2 admin changes" in text.splitlines()[0]
+    markdown = diff(repo, capsys, "--format", "markdown")
+    warning = markdown.split("> [!WARNING]")[1].split("\n\n")[0]
+    assert "> - **email of** `stefan`: \"stefan@<!-- -->example.org\" → \"stefan@<!-- -->attacker.example\"" in warning
+    assert "`adam`" in warning and "bob" not in warning and "carol" not in warning
+    doc = json.loads(diff(repo, capsys, "--format", "json"))
+    assert [e["username"] for e in doc["admin_emails"]] == ["adam", "stefan"]
 
 
 def test_no_change_and_reformatting_are_no_change(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -93,6 +93,9 @@ class Changes:
     maybe_renamed: tuple[tuple[str, str], ...] = ()
     group_typos: tuple[tuple[str, str], ...] = ()  # (created group, the existing name it is close to)
     netbird_objects: tuple[NetBirdObject, ...] = ()  # netbird_objects(): listed with the admin changes
+    # The email of an account that is an admin after the change: the recovery flow mails its
+    # sign-in link there, so the new address's reader can take the superuser account over.
+    admin_emails: tuple[FieldChange, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -264,7 +267,8 @@ def compare(base: Roster, head: Roster, base_settings: Settings | None = None,
         renamed=tuple((before[o], after[n]) for o, n in moved),
         maybe_renamed=same_person(base, head),
         group_typos=group_typos(base, head),
-        netbird_objects=netbird_objects(base_settings, head_settings))
+        netbird_objects=netbird_objects(base_settings, head_settings),
+        admin_emails=tuple(f for f in fields if f.field == "email" and _admin(after[f.subject])))
 
 
 def _netbird_enabled(base: Settings | None, head: Settings | None) -> tuple[bool, bool]:

@@ -130,6 +130,7 @@ def render_json(changes: Changes, ref: str, verdict: Verdict, others: tuple[Sett
         "suspended": [u.username for u in changes.suspended],
         "reactivated": [u.username for u in changes.reactivated],
         "admin": [{"username": a.username, "granted": a.granted, "reason": a.reason} for a in changes.admin],
+        "admin_emails": [{"username": f.subject, "before": f.before, "after": f.after} for f in changes.admin_emails],
         "netbird": [{"username": a.username, "granted": a.granted, "reason": a.reason} for a in changes.netbird],
         "changed": [{"username": f.subject, "field": f.field, "before": f.before, "after": f.after}
                     for f in changes.fields]
@@ -158,7 +159,7 @@ def summary(changes: Changes) -> str:
              (len(changes.suspended), "suspended"), (len(changes.reactivated), "re-activated"),
              (len(changes.changed_users), "changed")]
     text = ", ".join(f"{n} {what}" for n, what in parts)
-    admin = len(changes.admin)
+    admin = len(changes.admin) + len(changes.admin_emails)
     netbird = len(changes.netbird)
     return (text + (f"; {admin} admin change{'s' if admin != 1 else ''}" if admin else "")
             + (f"; {netbird} NetBird access change{'s' if netbird != 1 else ''}" if netbird else ""))
@@ -197,11 +198,14 @@ def render_text(changes: Changes, ref: str, verdict: Verdict | None = None,
             lines.extend(["", f"{title} ({len(rows) if count is None else count})"
                           + (f": {note}" if note else "")] + rows)
 
-    if changes.admin:
+    if changes.admin or changes.admin_emails:
         lines += ["", ADMIN_TITLE]
         lines += [f"  {'+ GRANTED ' if a.granted else '- REVOKED '} {a.username:<16} {a.reason}"
                   for a in changes.admin]
-    lines += settings[2:] if changes.admin and settings[1:2] == [ADMIN_TITLE] else settings
+        lines += [f"  {'~ EMAIL':<10} {f.subject:<16} {_value(f.before)} -> {_value(f.after)}: {ADMIN_EMAIL_NOTE}"
+                  for f in changes.admin_emails]
+    boxed = changes.admin or changes.admin_emails
+    lines += settings[2:] if boxed and settings[1:2] == [ADMIN_TITLE] else settings
     section("NetBird access", [f"  {'+' if a.granted else '-'} {a.username} {'gains' if a.granted else 'loses'} "
                                f"NetBird access ({a.reason})" for a in changes.netbird])
     lines += [f"!! {line}" if line else "" for line in lost_devices(changes)]
@@ -228,6 +232,8 @@ def render_text(changes: Changes, ref: str, verdict: Verdict | None = None,
 
 
 ADMIN_TITLE = "!! ADMIN RIGHTS CHANGE: review these first !!"
+ADMIN_EMAIL_NOTE = ("the recovery flow mails this admin's sign-in link to the new address, so whoever reads it "
+                    "can take the account over: confirm the address is theirs")
 RENAME_NOTE = "the same account under a new username (moved): it keeps its passkeys and MFA devices"
 
 
@@ -381,7 +387,7 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None,
     reviewed = f"; {_count_settings(changes, len(others))}" if _settings_count(changes) or others else ""
     lines += [f"**{summary(changes)}{reviewed}**" if not changes.empty
               else f"**No changes to users or groups; {_count_settings(changes, len(others))}**", ""]
-    if changes.admin or changes.superuser_group or changes.netbird_objects:
+    if changes.admin or changes.admin_emails or changes.superuser_group or changes.netbird_objects:
         lines += ["> [!WARNING]", "> **Admin rights change: review these first**", ">"]
         if changes.superuser_group:
             lines.append(f"> - **{_md(superuser_line(changes.superuser_group))}**")
@@ -390,6 +396,8 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None,
                   for o in changes.netbird_objects]
         lines += [f"> - **{'granted to' if a.granted else 'revoked from'}** `{_code(a.username)}` ({_md(a.reason)})"
                   for a in changes.admin]
+        lines += [f"> - **email of** `{_code(f.subject)}`: {_md(_value(f.before))} → {_md(_value(f.after))} "
+                  f"({_md(ADMIN_EMAIL_NOTE)})" for f in changes.admin_emails]
         lines.append("")
     lines += settings
 
