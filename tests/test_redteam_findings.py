@@ -526,3 +526,16 @@ def test_check_refuses_exactly_the_settings_texts_cdktf_cannot_render(tmp_path: 
             assert stack["resource"]["authentik_brand"]["brand"]["branding_title"] == text
     assert refused == unrenderable
     assert 0 < len(refused) < len(_NEAR_TOKENS)  # both sides are tried
+
+
+def test_a_long_number_like_setting_is_checked_in_linear_time(tmp_path: Path) -> None:
+    # cdktf's number pattern, run as written, retries a digit run with no "e" from every
+    # position: 16,000 digits took 2 s, a megabyte would stall check for hours.
+    import time
+    from tests.helpers import copy_project, run_main, write_json
+
+    root = copy_project(tmp_path / "p")
+    write_json(root / "settings.json", {"brand": {"domain": "auth.example.org", "title": "1" * 50_000 + " x1e5"}})
+    started = time.monotonic()
+    assert run_main(root, "check").returncode == 0
+    assert time.monotonic() - started < 5  # quadratic: about 20 s

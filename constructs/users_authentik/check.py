@@ -76,17 +76,19 @@ def _reserved(spellings: dict[str, tuple[str, str]], file: str) -> list[Problem]
     problems = []
     for name, (key, look) in spellings.items():
         found, reserved = _reserved_match(key, look)
-        if not found:
-            continue
-        what = (f'"{name}" is an account Authentik creates and manages itself' if name == reserved
-                or name.startswith(RESERVED_PREFIXES) else
-                f'"{name}" is, to Authentik, or looks like, "{reserved or RESERVED_PREFIXES[0] + "…"}", '
-                "an account Authentik creates and manages itself")
-        if reserved == "akadmin":
-            what += " (the break-glass admin, kept outside this pipeline)"
-        problems.append(Problem(file, where("users", name), what,
-                                "remove this entry; manage that account in Authentik directly"))
+        if found:
+            problems.append(Problem(file, where("users", name), _reserved_text(name, reserved),
+                                    "remove this entry; manage that account in Authentik directly"))
     return problems
+
+
+def _reserved_text(name: str, reserved: str | None) -> str:
+    """What is wrong with a name _reserved_match found: which of Authentik's own accounts it is."""
+    what = (f'"{name}" is an account Authentik creates and manages itself' if name == reserved
+            or name.startswith(RESERVED_PREFIXES) else
+            f'"{name}" is, to Authentik, or looks like, "{reserved or RESERVED_PREFIXES[0] + "…"}", '
+            "an account Authentik creates and manages itself")
+    return what + (" (the break-glass admin, kept outside this pipeline)" if reserved == "akadmin" else "")
 
 
 def _case_clashes(spellings: dict[str, tuple[str, str]], file: str) -> list[Problem]:
@@ -337,9 +339,8 @@ def _netbird(users: dict[str, dict], spellings: dict[str, tuple[str, str]], decl
         if found:  # the schema refuses only a lower-case "ak-"; "Akadmin" logs in as akadmin
             problems.append(Problem(
                 "settings.json", where("netbird", "service_account"),
-                f'"{netbird.service_account}" is, to Authentik, or looks like, '
-                f'"{reserved or RESERVED_PREFIXES[0] + "…"}", an account Authentik creates and manages itself; '
-                "the module would make it a superuser with an app password",
+                _reserved_text(netbird.service_account, reserved)
+                + "; the module would make it a superuser with an app password",
                 'choose another netbird.service_account, e.g. "netbird-idp-manager"'))
         problems += [Problem(file, where("users", name),
                              f'"{name}" is, or looks like, the NetBird IdP manager\'s service account '

@@ -198,13 +198,13 @@ def render_text(changes: Changes, ref: str, verdict: Verdict | None = None,
             lines.extend(["", f"{title} ({len(rows) if count is None else count})"
                           + (f": {note}" if note else "")] + rows)
 
-    if changes.admin or changes.admin_emails:
+    boxed = changes.admin or changes.admin_emails
+    if boxed:
         lines += ["", ADMIN_TITLE]
         lines += [f"  {'+ GRANTED ' if a.granted else '- REVOKED '} {a.username:<16} {a.reason}"
                   for a in changes.admin]
         lines += [f"  {'~ EMAIL':<10} {f.subject:<16} {_value(f.before)} -> {_value(f.after)}: {ADMIN_EMAIL_NOTE}"
                   for f in changes.admin_emails]
-    boxed = changes.admin or changes.admin_emails
     lines += settings[2:] if boxed and settings[1:2] == [ADMIN_TITLE] else settings
     section("NetBird access", [f"  {'+' if a.granted else '-'} {a.username} {'gains' if a.granted else 'loses'} "
                                f"NetBird access ({a.reason})" for a in changes.netbird])

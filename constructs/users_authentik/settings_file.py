@@ -69,7 +69,11 @@ _CDKTF_MARKERS = ("${TfToken[", "#{TfToken[")
 # token (tokens/private/encoding: NUMBER_TOKEN_REGEX, then JavaScript's parseFloat of the
 # match): "-8.109562212591379e+298" is token 0.
 _CDKTF_PLACEHOLDERS = ("String Map Token Value", "Any Map Token Value")
-_CDKTF_NUMBER = re.compile(r"[-|0-9|.+]+(e[-|0-9|.|e|E|+]+)")  # JavaScript's \d is [0-9]
+# cdktf's pattern is [-|\d|.\+]+(e[-|\d|.|e|E|\+]+) (JavaScript's \d is [0-9]). Written as is, a
+# long run of digits with no "e" costs time quadratic in its length (tried again from every
+# position); settings texts have no length limit, so a pull request could stall check. The
+# same matches, each run tried once: from its start only, without backtracking into it.
+_CDKTF_NUMBER = re.compile(r"(?<![-|0-9.+])[-|0-9.+]++e[-|0-9.eE+]+")
 _JS_FLOAT_PREFIX = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")  # what parseFloat reads
 _NUMBER_TOKEN_BITS = 0xFDFF
 
