@@ -75,11 +75,11 @@ def test_the_upstream_is_named_by_the_branch_origin_head_points_at(tmp_path: Pat
     git(clone, "switch", "-q", "-c", "feature")
     git(clone, "commit", "-q", "--allow-empty", "-m", "work")
     base = git(clone, "rev-parse", "origin/trunk").strip()
-    assert gitref.merge_base(clone) == ("origin/trunk", base)
+    assert gitref.merge_base(clone) == ("origin/trunk", base, 1)
     git(clone, "remote", "set-head", "origin", "-d")  # no origin/HEAD: origin/main, then main
     assert gitref.merge_base(clone) is None
     git(clone, "branch", "main", "origin/trunk")
-    assert gitref.merge_base(clone) == ("main", base)
+    assert gitref.merge_base(clone) == ("main", base, 1)
     git(clone, "switch", "-q", "--detach")
     assert gitref.merge_base(clone) is None  # a detached HEAD names its base with --base
 

@@ -539,3 +539,67 @@ def test_a_long_number_like_setting_is_checked_in_linear_time(tmp_path: Path) ->
     started = time.monotonic()
     assert run_main(root, "check").returncode == 0
     assert time.monotonic() - started < 5  # quadratic: about 20 s
+
+
+def test_a_criss_cross_merge_cannot_hide_a_removal_from_the_default_base(tmp_path: Path) -> None:
+    """Without --base, diff, plan and the pre-commit guard compare with the merge-base of HEAD
+    and main. After criss-cross merges (main merged an earlier commit X of the branch, the
+    branch merged main's Y) there are two, and `git merge-base` prints one. The branch's own
+    merge commit drops four people Y added: against X nothing changed ("no changes to users",
+    the guard passed), yet merging the branch into main deletes them."""
+    from tests.gitrepo import ISOLATED
+    from tests.helpers import run_main
+
+    clock = iter(range(1, 100))
+
+    def run(*args: str) -> str:  # dated commits: git's pick among merge-bases follows commit dates
+        stamp = f"2026-01-01T00:00:{next(clock):02d}"
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              env={**ISOLATED, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp})
+        if done.returncode:
+            raise RuntimeError(done.stderr)
+        return done.stdout.strip()
+
+    def write(*names: str) -> None:
+        document = people(3)  # stefan (the admin), user1, user2
+        for name in names:
+            document["users"][name] = {"name": name.title(), "email": f"{name}@example.org", "groups": ["dev"]}
+        document["users"]["zed"] = {"name": "Zed", "email": "zed@example.org", "groups": ["dev"]}
+        (root / "users.json").write_text(json.dumps(document, indent=2) + "\n")
+
+    from tests.helpers import copy_project
+    root = copy_project(tmp_path / "repo")
+    added = ("new1", "new2", "new3", "new4")
+    write()
+    run("init", "-q", "-b", "main")
+    run("add", "-A")
+    run("commit", "-qm", "base")
+    run("branch", "evil")
+    write(*added)
+    run("commit", "-qam", "Y: four people onboarded on main")
+    y = run("rev-parse", "HEAD")
+    run("checkout", "-q", "evil")
+    (root / "users.json").write_text((root / "users.json").read_text().replace('"Zed"', '"Zed Z."'))
+    run("commit", "-qam", "X: a harmless rename, reviewed and merged")  # newer than Y: git prints X
+    x = run("rev-parse", "HEAD")
+    run("checkout", "-q", "main")
+    run("merge", "-q", "--no-ff", "-m", "merge X", "evil")
+    run("checkout", "-q", "evil")
+    run("merge", "-q", "--no-commit", y)
+    write()  # the merge commit's tree: Y's four people left out
+    (root / "users.json").write_text((root / "users.json").read_text().replace('"Zed"', '"Zed Z."'))
+    run("commit", "-qam", "merge main")
+    if sorted(run("merge-base", "--all", "HEAD", "main").split()) != sorted([x, y]) or \
+            run("merge-base", "HEAD", "main") != x:
+        raise RuntimeError("not the criss-cross this replays: git must pick X, which lacks the four")
+    run("checkout", "-qb", "merged", "main")
+    run("merge", "-q", "--no-edit", "evil")
+    if any(name in json.loads((root / "users.json").read_text())["users"] for name in added):
+        raise RuntimeError("merging the branch into main was meant to delete the four")
+    run("checkout", "-q", "evil")
+
+    done = run_main(root, "diff")
+    assert "new1" in done.stdout and "no changes to users" not in done.stdout, done.stdout + done.stderr
+    assert "2 merge-bases" in done.stderr, done.stderr
+    done = run_main(root, "check")
+    assert done.returncode == 1 and "removes 4 of the" in done.stderr, done.stdout + done.stderr

@@ -14,7 +14,7 @@ import enum
 import os
 import subprocess
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 
 class Missing(enum.Enum):
@@ -178,17 +178,37 @@ def _detached(root: Path) -> bool | None:
     return {0: False, 1: True}.get(run_git(root, "symbolic-ref", "-q", "HEAD").returncode)
 
 
-def _first_merge_base(root: Path, upstreams: list[tuple[str, str]]) -> tuple[str, str] | None:
+class MergeBase(NamedTuple):
+    """What merge_base found: the commit to compare with, and how many merge-bases HEAD and
+    the upstream have. With more than one (criss-cross merges) `commit` is the upstream's tip."""
+
+    upstream: str  # its name for messages
+    commit: str
+    bases: int = 1
+
+
+def _first_merge_base(root: Path, upstreams: list[tuple[str, str]]) -> MergeBase | None:
     for ref, name in upstreams:
-        found = run_git(root, "merge-base", "HEAD", ref)
+        found = run_git(root, "merge-base", "--all", "HEAD", ref)
         if found.returncode == 0:
-            return name, found.stdout.decode().strip()
+            bases = found.stdout.decode().split()
+            if len(bases) == 1:
+                return MergeBase(name, bases[0])
+            # Criss-cross merges leave several merge-bases, and git's plain `merge-base` prints
+            # one of them. A merge commit on the branch (whose tree its author chose) can then
+            # drop a user that the other merge-base and the upstream have: against the one git
+            # printed nothing changed, yet the merge removes the user. The upstream's tip hides
+            # nothing the merge does (what it changes since shows reversed).
+            tip = resolve(root, ref)
+            if isinstance(tip, str):
+                return MergeBase(name, tip, len(bases))
     return None
 
 
-def merge_base(root: Path) -> tuple[str, str] | None:
-    """(upstream name, merge-base commit of HEAD and it) for the first UPSTREAMS entry that
-    exists and has one; None if none does, or there is no git, no commit, or HEAD is detached
+def merge_base(root: Path) -> MergeBase | None:
+    """The commit to compare HEAD with for the first UPSTREAMS entry that exists and has a
+    merge-base with it: that merge-base, or the upstream's tip when there are several (see
+    _first_merge_base); None if none has one, or there is no git, no commit, or HEAD is detached
     (a CI checkout, which names its base with --base; commits are made on a branch)."""
     upstreams = _upstreams(root)  # first: nothing else to ask when none exists
     if not upstreams or _detached(root) is not False:

@@ -16,7 +16,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from .gitref import (Missing, NotAFile, Unreadable, ahead_of_upstream, ambiguous_refs, files_at, history, merge_base,
+from .gitref import (MergeBase, Missing, NotAFile, Unreadable, ahead_of_upstream, ambiguous_refs, files_at, history, merge_base,
                      resolve)
 from .loading import FILES, Loaded, Sources, build_unchecked, validate
 from .model import Prior, Roster
@@ -157,14 +157,26 @@ def default_base(root: Path) -> tuple[str, str]:
     return _named_base(root, merge_base(root))
 
 
-def _named_base(root: Path, found: tuple[str, str] | None) -> tuple[str, str]:
+def _named_base(root: Path, found: MergeBase | None) -> tuple[str, str]:
     """default_base from merge_base's answer."""
     if found is None:
         return "HEAD", "HEAD"
-    upstream, commit = found
+    upstream, commit, bases = found
     if commit == resolve_commit_or_none(root, "HEAD"):
         return "HEAD", "HEAD"
+    if bases > 1:
+        return commit, f"{commit[:12]} ({upstream} itself: HEAD and it have {bases} merge-bases)"
     return commit, f"{commit[:12]} (merge-base with {upstream})"
+
+
+def criss_cross_note(found: MergeBase | None, command: str) -> str | None:
+    """A note for `diff` and `plan` when HEAD and its upstream have several merge-bases."""
+    if found is None or found.bases < 2:
+        return None
+    up = found.upstream
+    return (f"note: HEAD and {up} have {found.bases} merge-bases (criss-cross merges): against one of them a "
+            f"merge commit on this branch could hide a removal the merge makes, so {command} compares with "
+            f"{up} itself, and what {up} changed since shows reversed. `git merge {up}` leaves one merge-base\n")
 
 
 def detached_note(root: Path, command: str) -> str | None:
@@ -192,7 +204,7 @@ def review_base(root: Path, base: str | None, command: str) -> tuple[str, str, s
     found = merge_base(root)
     ref, label = _named_base(root, found)
     # Only without a merge-base can HEAD be ahead of its upstream unseen (on main it is HEAD).
-    return ref, label, detached_note(root, command) if found is None else None
+    return ref, label, detached_note(root, command) if found is None else criss_cross_note(found, command)
 
 
 def resolve_commit_or_none(root: Path, ref: str) -> str | None:
