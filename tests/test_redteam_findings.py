@@ -603,3 +603,55 @@ def test_a_criss_cross_merge_cannot_hide_a_removal_from_the_default_base(tmp_pat
     assert "2 merge-bases" in done.stderr, done.stderr
     done = run_main(root, "check")
     assert done.returncode == 1 and "removes 4 of the" in done.stderr, done.stdout + done.stderr
+
+
+def _pull_request_types(on: dict) -> set[str]:
+    triggered = on["pull_request"] or {}
+    return set(triggered.get("types", ["opened", "synchronize", "reopened"]))  # GitHub's default
+
+
+def test_a_pull_request_whose_base_is_changed_is_checked_again() -> None:
+    """A check belongs to the head commit. A contributor who may push branches pushes `base`
+    (main without four people) and `evil` on top, opens evil -> base: no removal, green. Then
+    they change the base to main: that is an `edited` event, which GitHub's default types
+    leave out, so the green check stood for a pull request that removes four people (also
+    with "require branches to be up to date": evil contains main). Both the repository's
+    workflow and the fleet sample in docs/flux.md run on it, and on pushes to main."""
+    import re
+
+    import yaml
+
+    from tests.test_ci_workflow import ROOT, workflow
+
+    ours = workflow()[True]  # YAML 1.1 reads the key `on` as True
+    sample = re.search(r"7\. Add CI:.*?```yaml\n(.*?)```", (ROOT / "docs" / "flux.md").read_text(encoding="utf-8"),
+                       re.S)
+    assert sample, "docs/flux.md step 7 has no workflow sample"
+    theirs = yaml.safe_load(sample.group(1))[True]
+    for on in (ours, theirs):
+        assert {"opened", "synchronize", "reopened", "edited"} <= _pull_request_types(on), on
+        assert on["push"] == {"branches": ["main"]}, on
+
+
+def test_a_check_against_the_old_base_says_nothing_of_the_new(repo: Path) -> None:
+    """The proof behind the test above, on action.yml's guard step: the same head commit,
+    judged against the branch its author chose as base, passes; against main it fails."""
+    document = people(10)
+    for name in ("user1", "user2", "user3", "user4"):
+        del document["users"][name]
+    git(repo, "checkout", "-q", "-b", "base", "main")
+    (repo / "users.json").write_text(json.dumps(document, indent=2) + "\n")
+    regenerate_rows(repo)
+    git(repo, "commit", "-qam", "base: four fewer people (a branch, no pull request: no guard)")
+    git(repo, "checkout", "-q", "-b", "evil")
+    document["users"]["ada"] = {"name": "Ada", "email": "ada@example.org", "groups": ["dev"]}
+    (repo / "users.json").write_text(json.dumps(document, indent=2) + "\n")
+    regenerate_rows(repo)
+    git(repo, "commit", "-qam", "evil: onboard ada")
+    git(repo, "update-ref", "refs/remotes/origin/base", "base")
+    against_base, _ = run_step(repo, "guard", {"EVENT": "pull_request", "PR_BASE": "base", "BEFORE": ""})
+    if against_base.returncode != 0:
+        raise RuntimeError(against_base.stdout + against_base.stderr)
+    against_main, summary = run_step(repo, "guard", {"EVENT": "pull_request", "PR_BASE": "main", "BEFORE": ""})
+    assert against_main.returncode == 1 and "removes 4 of the 10 users" in against_main.stderr, against_main.stderr
+    assert "user4" in summary
