@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -655,3 +656,71 @@ def test_a_check_against_the_old_base_says_nothing_of_the_new(repo: Path) -> Non
     against_main, summary = run_step(repo, "guard", {"EVENT": "pull_request", "PR_BASE": "main", "BEFORE": ""})
     assert against_main.returncode == 1 and "removes 4 of the 10 users" in against_main.stderr, against_main.stderr
     assert "user4" in summary
+
+
+# tofu-controller's branch planner copies a listed Terraform object's whole spec (the runner's
+# AUTHENTIK_TOKEN included) and plans each open pull request's branch with it, before CI or a
+# review (docs/flux.md#tofu-controllers-branch-planner). Its opt-ins: the Helm value
+# `branchPlanner.enabled`, the `branch-planner` ConfigMap (`secretName`, `resources`), the
+# Terraform's `spec.branchPlanner`, and its labels `infra.weave.works/...`.
+PLANNER = re.compile(r"branch[-_ ]?planner", re.I)
+
+
+def _branch_planner_opt_ins(documents: list[tuple[str, object]]) -> list[str]:
+    found = []
+
+    def walk(where: str, node: object) -> None:
+        if isinstance(node, dict):
+            if {"secretName", "resources"} <= set(node):
+                found.append(f"{where}: a branch planner ConfigMap's data")
+            for key, value in node.items():
+                if PLANNER.search(str(key)) or str(key).startswith("infra.weave.works/"):
+                    found.append(f"{where}: {key}")
+                walk(where, value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(where, item)
+        elif isinstance(node, str) and PLANNER.search(node):
+            found.append(f"{where}: {node!r}")
+
+    for where, document in documents:
+        walk(where, document)
+    return found
+
+
+def _yaml_documents(top: Path) -> list[tuple[str, object]]:
+    import yaml
+
+    return [(str(path.relative_to(top)), document)
+            for path in sorted(top.rglob("*")) if path.is_file() and (".yaml" in path.suffixes or path.suffix == ".yml")
+            for document in yaml.safe_load_all(path.read_text(encoding="utf-8")) if document is not None]
+
+
+def test_the_shipped_manifests_never_opt_into_the_branch_planner(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """flux/ and what `users-authentik init` writes into a fleet repository (comments aside:
+    they may say why not)."""
+    from tests.gitrepo import isolate_git
+    from tests.test_ci_workflow import ROOT
+    from users_authentik.cli import main
+
+    shipped = _yaml_documents(ROOT / "flux")
+    assert any(doc.get("kind") == "Terraform" for _, doc in shipped if isinstance(doc, dict))  # it read them
+    assert _branch_planner_opt_ins(shipped) == []
+    isolate_git(monkeypatch)
+    fleet = tmp_path / "fleet"
+    fleet.mkdir()
+    git(fleet, "init", "-q", "-b", "main")
+    monkeypatch.chdir(fleet)
+    assert main(["init", "-C", "flux-apps/users", "--cluster", "prod"], root=fleet) == 0
+    written = _yaml_documents(fleet)
+    assert any(doc.get("kind") == "Terraform" for _, doc in written if isinstance(doc, dict)), written
+    assert _branch_planner_opt_ins(written) == []
+    # Each opt-in is seen (the check can fail):
+    opted = [("terraform.yaml", {"kind": "Terraform", "spec": {"branchPlanner": {"enablePathScope": True}}}),
+             ("labels.yaml", {"metadata": {"labels": {"infra.weave.works/branch-planner": "true"}}}),
+             ("configmap.yaml", {"kind": "ConfigMap", "metadata": {"name": "branch-planner"},
+                                 "data": {"secretName": "token", "resources": "- namespace: flux-system"}}),
+             ("helm.yaml", {"kind": "HelmRelease", "spec": {"values": {"branchPlanner": {"enabled": True}}}})]
+    assert len(_branch_planner_opt_ins(opted)) >= 4
+    assert all(_branch_planner_opt_ins([entry]) for entry in opted)
