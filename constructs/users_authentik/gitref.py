@@ -196,9 +196,10 @@ def _first_merge_base(root: Path, upstreams: list[tuple[str, str]]) -> MergeBase
                 return MergeBase(name, bases[0])
             # Criss-cross merges leave several merge-bases, and git's plain `merge-base` prints
             # one of them. A merge commit on the branch (whose tree its author chose) can then
-            # drop a user that the other merge-base and the upstream have: against the one git
-            # printed nothing changed, yet the merge removes the user. The upstream's tip hides
-            # nothing the merge does (what it changes since shows reversed).
+            # undo what the other one brought (drop a user it added, keep an admin it revoked):
+            # against the one git printed nothing changed, yet the merge removes the user or
+            # grants the admin. The upstream's tip hides nothing the merge does (what the
+            # upstream changed since shows reversed).
             tip = resolve(root, ref)
             if isinstance(tip, str):
                 return MergeBase(name, tip, len(bases))

@@ -175,7 +175,7 @@ def criss_cross_note(found: MergeBase | None, command: str) -> str | None:
         return None
     up = found.upstream
     return (f"note: HEAD and {up} have {found.bases} merge-bases (criss-cross merges): against one of them a "
-            f"merge commit on this branch could hide a removal the merge makes, so {command} compares with "
+            f"merge commit on this branch could hide a removal or an admin grant the merge makes, so {command} compares with "
             f"{up} itself, and what {up} changed since shows reversed. `git merge {up}` leaves one merge-base\n")
 
 
