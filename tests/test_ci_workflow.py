@@ -7,6 +7,7 @@ name and `before`, $GITHUB_STEP_SUMMARY) is provided the same way."""
 
 from __future__ import annotations
 
+import html as html_module
 import os
 import re
 import shutil
@@ -121,15 +122,18 @@ def push(before: str) -> dict[str, str]:
     return {"EVENT": "push", "PR_BASE": "", "BEFORE": before}  # github.base_ref is empty on a push
 
 
-def run_step(repo: Path, step_id: str, event: dict[str, str] = PULL_REQUEST) -> tuple[subprocess.CompletedProcess, str]:
-    summary = repo.parent / "summary.md"
+def run_step(repo: Path, step_id: str, event: dict[str, str] = PULL_REQUEST,
+             environ: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess, str]:
+    """environ: the runner's environment (default: this process's)."""
+    summary, output = repo.parent / "summary.md", repo.parent / "output"
     summary.write_text("", encoding="utf-8")
+    output.write_text("", encoding="utf-8")
     if event["EVENT"] == "pull_request":  # actions/checkout leaves a pull request's HEAD detached
         git(repo, "checkout", "-q", "--detach")
-    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20",
+    env = {**(os.environ if environ is None else environ), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20",
            # the step's own literal env (USERS_AUTHENTIK_REBUILD); GitHub's expressions come from `event`
            **{k: v for k, v in step("users", step_id).get("env", {}).items() if "${{" not in v},
-           "GITHUB_STEP_SUMMARY": str(summary), "DIR": ".", **event,
+           "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output), "DIR": ".", **event,
            **command_on_path(repo.parent / "bin")}
     env.pop("CDKTF_OUTDIR", None)
     # GitHub runs `run:` scripts with bash --noprofile --norc -eo pipefail.
@@ -240,7 +244,74 @@ def test_the_repositorys_job_runs_the_action_on_its_root() -> None:
     [uses] = [s for s in workflow()["jobs"]["users"]["steps"] if s.get("uses") == "./"]
     assert uses["with"] == {"directory": "."}
     assert action()["runs"]["using"] == "composite"
-    assert set(action()["inputs"]) == {"directory"}
+    assert set(action()["inputs"]) == {"directory", "plan"}
+
+
+# The opt-in plan step (docs/flux.md, tofu-controller's branch planner): OpenTofu's offline plan
+# of a pull request in the job summary, with no token.
+PLAN_STEPS = ("plan-tofu", "plan-install", "plan")
+PLAN_IF = "inputs.plan == 'true' && github.event_name == 'pull_request'"
+# Names of variables that could hold a credential: the runner's environment without them.
+SECRET_NAMES = re.compile(r"TOKEN|SECRET|PASSW|CREDENTIAL|KEY|AUTH|COOKIE|SESSION", re.I)
+
+
+def test_the_plan_is_off_unless_asked_and_gets_no_token() -> None:
+    assert action()["inputs"]["plan"]["default"] == "false"
+    assert all(step("users", s)["if"] == PLAN_IF for s in PLAN_STEPS)
+    [uses] = [s for s in workflow()["jobs"]["users"]["steps"] if s.get("uses") == "./"]
+    assert "plan" not in uses["with"]  # this repository's own job: off
+    # Nothing in the action passes a secret or the job's token to any step, these included.
+    text = ACTION.read_text(encoding="utf-8")
+    assert "secrets." not in text and "github.token" not in text and "GITHUB_TOKEN" not in text
+    plan = step("users", "plan")
+    assert plan["env"] == {"DIR": "${{ inputs.directory }}", "BASE": "${{ steps.guard.outputs.base }}"}
+    assert "${{" not in plan["run"] and "${{" not in step("users", "plan-install")["run"]
+    tofu = step("users", "plan-tofu")
+    assert tofu["uses"].startswith("opentofu/setup-opentofu@")
+    assert set(tofu["with"]) == {"tofu_version", "tofu_wrapper"}  # no github_token, no credentials
+    assert tofu["with"]["tofu_wrapper"] is False
+    # The OpenTofu the tests build and run (tools/go.mod): tofu-controller v0.16.3's.
+    built = re.search(r"^\s*github\.com/opentofu/opentofu v(\S+)", (ROOT / "tools" / "go.mod").read_text(), re.M)
+    assert built and tofu["with"]["tofu_version"] == built[1]
+    assert '-r "$GITHUB_ACTION_PATH/requirements-plan.txt"' in step("users", "plan-install")["run"]
+
+
+def test_the_plan_step_summarizes_the_pull_requests_plan_inside_its_fence(repo: Path, terraform_cli: str) -> None:
+    """A pull request that offboards user9 and onboards ada, whose display name tries to close
+    the code block and start a workflow command; run with the runner's environment stripped
+    of anything that could be a credential."""
+    cmarkgfm = pytest.importorskip("cmarkgfm", reason="cmarkgfm (requirements-dev.txt) renders GitHub's Markdown")
+    hostile = "Bob ##[group]x ```` </code> **bold** @team"
+    document = people(10)
+    del document["users"]["user9"]
+    document["users"]["ada"] = {"name": hostile, "email": "ada@example.org", "groups": ["dev"]}
+    commit(repo, document, regenerate=True)
+    guard, _ = run_step(repo, "guard")
+    assert guard.returncode == 0, guard.stdout + guard.stderr
+    [base] = [line.split("=", 1)[1] for line in (repo.parent / "output").read_text().splitlines()
+              if line.startswith("base=")]
+    assert base == "refs/remotes/origin/main"
+    runner = {k: v for k, v in os.environ.items() if not SECRET_NAMES.search(k)}
+
+    done, summary = run_step(repo, "plan", {**PULL_REQUEST, "BASE": base}, environ=runner)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "##[" not in summary and "##[" not in done.stdout + done.stderr
+    html = cmarkgfm.github_flavored_markdown_to_html(summary, options=cmarkgfm.cmark.Options.CMARK_OPT_UNSAFE)
+    # One heading and one code block: nothing of the name renders, however it is written.
+    assert re.findall(r"</?\w+", html) == ["<h4", "</h4", "<pre", "<code", "</code", "</pre"], html
+    code = html_module.unescape(html.split("<code>", 1)[1].rsplit("</code>", 1)[0])
+    assert code.startswith("Offline plan: refs/remotes/origin/main (")
+    assert "STAND-IN authentik provider" in code
+    assert 'authentik_user.users["ada"] will be created' in code
+    assert 'authentik_user.users["user9"] will be destroyed' in code
+    assert "Bob #\\x23[group]x ```` </code> **bold** @team" in code  # as it is, but the workflow command
+    assert '!!   authentik_user.users["user9"]' in code
+
+    # A plan that fails (here: no such base) fails the step, its stderr in the log, nothing in the summary.
+    failed, summary = run_step(repo, "plan", {**PULL_REQUEST, "BASE": "refs/remotes/origin/gone"}, environ=runner)
+    assert failed.returncode == 1 and summary == ""
+    assert "refs/remotes/origin/gone" in failed.stderr, failed.stderr
 
 
 def on_main(repo: Path) -> str:
@@ -449,7 +520,7 @@ def test_every_remote_action_is_pinned_by_commit_sha() -> None:
         + "\n".join(problems)
     assert {r.split("@")[0] for r in uses_values(workflow()) + uses_values(action()) if remote(r)} == {
         "actions/checkout", "actions/setup-python", "actions/setup-node", "actions/setup-go",
-        "hashicorp/setup-terraform"}  # what the check above read
+        "hashicorp/setup-terraform", "opentofu/setup-opentofu"}  # what the check above read
 
 
 @pytest.mark.parametrize("line,pinned", [

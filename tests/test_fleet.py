@@ -255,11 +255,12 @@ def test_the_hooks_file() -> None:
 
 
 def run_action_step(repo: Path, step_id: str, command: Path) -> tuple[subprocess.CompletedProcess, str]:
-    summary = repo.parent / "summary.md"
+    summary, output = repo.parent / "summary.md", repo.parent / "output"
     summary.write_text("")
+    output.write_text("")
     git(repo, "checkout", "-q", "--detach")  # actions/checkout leaves a pull request's HEAD detached
-    env = clean_env(GITHUB_STEP_SUMMARY=str(summary), EVENT="pull_request", PR_BASE="main", BEFORE="", DIR=DATA,
-                    **on_path(command))
+    env = clean_env(GITHUB_STEP_SUMMARY=str(summary), GITHUB_OUTPUT=str(output), EVENT="pull_request",
+                    PR_BASE="main", BEFORE="", DIR=DATA, **on_path(command))
     done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step("users", step_id)["run"]],
                           cwd=repo, env=env, capture_output=True, text=True, timeout=300)
     return done, summary.read_text()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import html as html_module
 import io
 import json
 import re
@@ -22,7 +23,7 @@ from tests.gitrepo import git, git_project, isolate_git
 from tests.helpers import ROOT, run_main, tree_digest, write_json
 from users_authentik.cli import main
 from users_authentik.schema_check import check_schema, load_schema
-from users_authentik.text import fold, skeleton, visible
+from users_authentik.text import code_block, fold, skeleton, visible
 
 ADMIN = {"name": "Stefan Zhelev", "email": "stefan@example.org", "groups": ["admins"], "is_admin": True}
 
@@ -290,3 +291,14 @@ def test_user_text_starts_no_workflow_command_in_the_ci_log(tmp_path: Path) -> N
     assert "superuser_group" in noted_text.stderr, noted_text.stderr
     for shown in (failed, noted, noted_text):
         assert "##[" not in shown.stdout + shown.stderr and "\x1b" not in shown.stdout + shown.stderr, shown
+
+
+@pytest.mark.parametrize("text", ["```\n# heading", "  ````` *x*\n```", "plain\n~~~\n<b>x</b>"])
+def test_no_line_of_a_code_block_closes_it(text: str) -> None:
+    """A line of backticks at a line's start (plan --format markdown quotes users.json's text)
+    would close a fixed ``` fence and let the rest render: the block holds every line as text."""
+    cmarkgfm = pytest.importorskip("cmarkgfm", reason="cmarkgfm (requirements-dev.txt) renders GitHub's Markdown")
+    html = cmarkgfm.github_flavored_markdown_to_html(code_block(text) + "after\n")
+    assert re.findall(r"</?\w+", html) == ["<pre", "<code", "</code", "</pre", "<p", "</p"], html
+    assert html_module.unescape(html.split("<code>", 1)[1].split("</code>", 1)[0]) == text + "\n"
+

@@ -87,6 +87,10 @@ def build_parser(prog: str = "users-authentik") -> argparse.ArgumentParser:
                              help="git revision whose users.json and settings.json are the applied state "
                                   "(default: as diff's, the merge-base of HEAD and origin/HEAD, origin/main or "
                                   "main; HEAD itself on that branch)")
+    sub["plan"].add_argument("--format", choices=["text", "markdown"], default="text",
+                             help="output format; markdown: the plan as a code block under a heading, for a "
+                                  "job summary (problems and errors still go to stderr as text) "
+                                  "(default: %(default)s)")
     init = sub["init"]
     init.add_argument("--cluster", metavar="NAME",
                       help="the cluster's directory name under CLUSTERS; required unless --schemas")
@@ -163,7 +167,7 @@ def _start(args: argparse.Namespace, root: Path | None, starting: CdktfStart | N
     result = pipeline.run(args.command, root, args.base, rebuild=_rebuild(args), starting=starting)
     if args.command == "plan" and result.ok:  # offline plan against a git ref: plan.py
         from . import plan
-        return plan.main(root, result.roster, result.settings, base=args.base)
+        return plan.main(root, result.roster, result.settings, base=args.base, fmt=args.format)
     # `cdktf synth` (CDKTF_OUTDIR set) shows every stderr line of the app as an [ERROR].
     return report.show(result, getattr(args, "format", "text"), notes_to_stdout=bool(os.environ.get("CDKTF_OUTDIR")))
 

@@ -49,7 +49,7 @@ from .problems import Problem
 from .report import format_problems
 from .revision import EMPTY, NoRevision, Revision, load_revision, read_files, resolve_commit, review_base
 from .settings import Settings
-from .text import visible
+from .text import code_block, visible
 
 CHECKOUT = Path(__file__).resolve().parents[2]  # the checkout this code runs from
 USER_TYPE = "authentik_user"
@@ -361,40 +361,53 @@ def _terminate_as_exit() -> Iterator[None]:
 
 
 def report(result: OfflinePlan, out: TextIO) -> None:
+    out.write(_shown(result))
+
+
+def report_markdown(result: OfflinePlan, out: TextIO) -> None:
+    """`--format markdown`, for a job summary (action.yml's plan step): the same text as a code
+    block, whose fence no line of it can close (text.code_block), so no name in it renders."""
+    out.write(f"#### {MARKDOWN_TITLE}\n\n{code_block(_shown(result))}\n")
+
+
+MARKDOWN_TITLE = "Offline plan: OpenTofu against the stand-in provider (no token, no Authentik)"
+
+
+def _shown(result: OfflinePlan) -> str:
     short = result.commit[:12]
-    out.write(f"Offline plan: {result.base} ({short}) users.json + settings.json -> working tree's\n")
+    lines = [f"Offline plan: {result.base} ({short}) users.json + settings.json -> working tree's"]
     if not result.base_files:
-        out.write(f"Note: {result.base} has no users.json: planned against an empty state.\n")
+        lines.append(f"Note: {result.base} has no users.json: planned against an empty state.")
     if result.base_differs:
-        out.write(f"Note: generated/ at {result.base} is not what its users.json and settings.json give "
-                  "(files added, missing or changed by hand); this plan built the base from those two files "
-                  "and never ran the committed ones. tofu-controller applies the committed files: read "
-                  f"`git diff {short} -- generated/` before trusting the live state to match.\n")
+        lines.append(f"Note: generated/ at {result.base} is not what its users.json and settings.json give "
+                     "(files added, missing or changed by hand); this plan built the base from those two files "
+                     "and never ran the committed ones. tofu-controller applies the committed files: read "
+                     f"`git diff {short} -- generated/` before trusting the live state to match.")
     if result.stale_generated:
-        out.write("Note: generated/ in the working tree is not what users.json gives: run `python3 main.py` "
-                  "and commit it (this plan used a fresh synthesis).\n")
+        lines.append("Note: generated/ in the working tree is not what users.json gives: run `python3 main.py` "
+                     "and commit it (this plan used a fresh synthesis).")
     if result.assumed is not None:
         claimed = [f"account {u['username']} (id {u['pk']})" for u in result.assumed["users"]]
         claimed += [f"group {g['name']} (id {g['pk']})" for g in result.assumed["groups"][1:]]
-        out.write("Note: adoption is checked against the live Authentik, which this offline plan does not have; it "
-                  f"ASSUMED that Authentik has {', '.join(claimed)}, as users.json claims. The real plan "
-                  "fails if it does not.\n")
-    out.write(STANDIN_NOTE + "\n\n")
-    # Terraform's own plan (ends with its "Plan: …" line) quotes users.json's text as it is: a
-    # name `##[group]` would be a workflow command in a CI log that shows it (text.visible).
-    out.write("\n".join(visible(line) for line in result.text.strip("\n").split("\n")) + "\n")
+        lines.append("Note: adoption is checked against the live Authentik, which this offline plan does not have; it "
+                     f"ASSUMED that Authentik has {', '.join(claimed)}, as users.json claims. The real plan "
+                     "fails if it does not.")
+    lines += [STANDIN_NOTE, "", result.text.strip("\n")]  # terraform's own plan, ending with its "Plan: …" line
     users = result.summary.destroyed_users
     if users:
-        out.write(f"\n!! DESTROYS {len(users)} user account{'s' if len(users) != 1 else ''} "
-                  "(deleted in Authentik with their passkeys and MFA devices):\n")
-        for address in users:
-            out.write(f"!!   {address}\n")
+        lines += ["", f"!! DESTROYS {len(users)} user account{'s' if len(users) != 1 else ''} "
+                  "(deleted in Authentik with their passkeys and MFA devices):"]
+        lines += [f"!!   {address}" for address in users]
+    # Terraform's plan and the notes quote users.json's text as it is: a name `##[group]` would
+    # be a workflow command in a CI log that shows it (text.visible).
+    return "\n".join(visible(line) for line in "\n".join(lines).split("\n")) + "\n"
 
 
-def main(root: Path, roster: Roster, settings: Settings, *, base: str | None = None,
+def main(root: Path, roster: Roster, settings: Settings, *, base: str | None = None, fmt: str = "text",
          out: TextIO | None = None, err: TextIO | None = None) -> int:
     """base: --base; None plans against the base diff and the removal guard compare with
-    (revision.default_base: on a branch, its merge-base with the branch it merges into)."""
+    (revision.default_base: on a branch, its merge-base with the branch it merges into).
+    fmt: "text", or "markdown" (a job summary; errors still go to err as text)."""
     out, err = out or sys.stdout, err or sys.stderr
     ref, label, note = review_base(root, base, "plan")
     if note:
@@ -406,9 +419,9 @@ def main(root: Path, roster: Roster, settings: Settings, *, base: str | None = N
         err.write(format_problems(missing.problems, "generated/ (plan writes nothing)"))
         return 1
     except PlanError as e:
-        if e.detail:
-            err.write(e.detail.rstrip("\n") + "\n")
+        if e.detail:  # terraform's output may quote users.json's text: a CI log shows it
+            err.write("\n".join(visible(line) for line in e.detail.rstrip("\n").split("\n")) + "\n")
         err.write(f"main.py plan: {e.message}\n")
         return e.status
-    report(result, out)
+    (report_markdown if fmt == "markdown" else report)(result, out)
     return 0

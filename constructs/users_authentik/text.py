@@ -19,10 +19,12 @@ look-alike key, the characters that must not be in a name, and safe quoting for 
 - visible(): text safe for a terminal and a CI log: controls, format characters, lone
   surrogates and line separators written as escapes (\\x1b, \\u202e), like Python's repr,
   and the `#` that would start a GitHub workflow command (`##[`) as \\x23.
+- code_block(): text as a Markdown code block that no line of the text can close.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -95,3 +97,12 @@ def _escape(char: str) -> str:
 def counted(n: int, noun: str) -> str:
     """"1 user", "2 users": every count a person reads."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def code_block(text: str) -> str:
+    """text in a fenced Markdown code block (GitHub's job summary, a comment). A fence is closed
+    only by a line of at least as many backticks (CommonMark), so this one is longer than any run
+    of backticks in text: a name holding ``` cannot end it and have the rest render. Nothing in a
+    code block renders, mentions or links."""
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    return f"{fence}text\n{text.rstrip(chr(10))}\n{fence}\n"
