@@ -542,14 +542,13 @@ def test_a_long_number_like_setting_is_checked_in_linear_time(tmp_path: Path) ->
     assert time.monotonic() - started < 5  # quadratic: about 20 s
 
 
-def test_a_criss_cross_merge_cannot_hide_a_removal_from_the_default_base(tmp_path: Path) -> None:
-    """Without --base, diff, plan and the pre-commit guard compare with the merge-base of HEAD
-    and main. After criss-cross merges (main merged an earlier commit X of the branch, the
-    branch merged main's Y) there are two, and `git merge-base` prints one. The branch's own
-    merge commit drops four people Y added: against X nothing changed ("no changes to users",
-    the guard passed), yet merging the branch into main deletes them."""
+def _criss_cross(tmp_path: Path) -> tuple[Path, Callable[..., str]]:
+    """A branch `evil` (checked out) and `main` after criss-cross merges: main merged an
+    earlier commit X of the branch, the branch merged main's Y, and the branch's own merge
+    commit drops four people Y added. `git merge-base` prints X, against which nothing
+    changed, yet merging the branch into main deletes the four. Returns (root, git runner)."""
     from tests.gitrepo import ISOLATED
-    from tests.helpers import run_main
+    from tests.helpers import copy_project
 
     clock = iter(range(1, 100))
 
@@ -568,7 +567,6 @@ def test_a_criss_cross_merge_cannot_hide_a_removal_from_the_default_base(tmp_pat
         document["users"]["zed"] = {"name": "Zed", "email": "zed@example.org", "groups": ["dev"]}
         (root / "users.json").write_text(json.dumps(document, indent=2) + "\n")
 
-    from tests.helpers import copy_project
     root = copy_project(tmp_path / "repo")
     added = ("new1", "new2", "new3", "new4")
     write()
@@ -598,7 +596,45 @@ def test_a_criss_cross_merge_cannot_hide_a_removal_from_the_default_base(tmp_pat
     if any(name in json.loads((root / "users.json").read_text())["users"] for name in added):
         raise RuntimeError("merging the branch into main was meant to delete the four")
     run("checkout", "-q", "evil")
+    return root, run
 
+
+def test_a_criss_cross_merge_cannot_hide_a_removal_from_the_default_base(tmp_path: Path) -> None:
+    """Without --base, diff, plan and the pre-commit guard compare with the merge-base of HEAD
+    and main. After criss-cross merges there are two, and `git merge-base` prints one, against
+    which the branch's merge commit changed nothing (_criss_cross)."""
+    from tests.helpers import run_main
+
+    root, _ = _criss_cross(tmp_path)
+    done = run_main(root, "diff")
+    assert "new1" in done.stdout and "no changes to users" not in done.stdout, done.stdout + done.stderr
+    assert "2 merge-bases" in done.stderr, done.stderr
+    done = run_main(root, "check")
+    assert done.returncode == 1 and "removes 4 of the" in done.stderr, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("tags", [("refs/heads/main",), ("refs/remotes/origin/HEAD", "refs/remotes/origin/main")])
+def test_a_tag_named_like_the_upstream_cannot_switch_the_criss_cross_base_off(tmp_path: Path,
+                                                                               tags: tuple[str, ...]) -> None:
+    """With several merge-bases the default base is the upstream's tip, which was resolved as a
+    --base is: a name that is also another ref (`refs/tags/refs/heads/main`, a tag
+    `refs/heads/main`) counted as ambiguous, no tip, so the default base fell through to the
+    next upstream (a clone's stale local main) or to HEAD itself: "no changes to users", and the
+    pre-commit guard passed a merge that deletes four people. Whoever may push a tag, or a fork a reviewer fetches
+    (git fetches the tags pointing into what it fetched), chose that. The upstream is a full
+    ref name, as merge-base read it: nothing is ambiguous about it."""
+    from tests.helpers import run_main
+
+    root, run = _criss_cross(tmp_path)
+    for tag in tags:
+        run("tag", tag, "main~2")
+    if "origin/main" in tags[-1]:  # a clone's upstreams; the local main is the stale base
+        run("update-ref", "refs/remotes/origin/main", "main")
+        run("symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main")
+        run("branch", "-f", "main", "main~2")  # not pulled since before Y: lacks the four
+    if "ambiguous" not in subprocess.run(["git", "-c", "core.warnAmbiguousRefs=true", "rev-parse", tags[0]],
+                                         cwd=root, capture_output=True, text=True).stderr:
+        raise RuntimeError(f"the tag {tags[0]} does not make its name ambiguous")
     done = run_main(root, "diff")
     assert "new1" in done.stdout and "no changes to users" not in done.stdout, done.stdout + done.stderr
     assert "2 merge-bases" in done.stderr, done.stderr
@@ -724,3 +760,23 @@ def test_the_shipped_manifests_never_opt_into_the_branch_planner(tmp_path: Path,
              ("helm.yaml", {"kind": "HelmRelease", "spec": {"values": {"branchPlanner": {"enabled": True}}}})]
     assert len(_branch_planner_opt_ins(opted)) >= 4
     assert all(_branch_planner_opt_ins([entry]) for entry in opted)
+
+
+def test_the_upstreams_name_is_shown_escaped(tmp_path: Path) -> None:
+    """Without --base, diff's and plan's notes and labels name the upstream, origin/HEAD by the
+    branch it points at: whoever runs the remote (a fork a reviewer cloned) names that branch,
+    and git takes bidirectional overrides and line separators in a ref name (not controls).
+    The criss-cross note wrote it raw to the terminal: `ma\u202ein` shows reversed."""
+    from tests.helpers import run_main
+
+    root, run = _criss_cross(tmp_path)
+    name = "refs/remotes/origin/ma\u202ein\u2028x"
+    run("update-ref", name, "main")
+    run("symbolic-ref", "refs/remotes/origin/HEAD", name)
+    for args in (("diff",), ("diff", "--format", "markdown")):
+        done = run_main(root, *args)
+        if "2 merge-bases" not in done.stderr:
+            raise RuntimeError("not the criss-cross note: " + done.stderr)
+        for shown in (done.stdout, done.stderr):
+            assert "\u202e" not in shown and "\u2028" not in shown, shown
+        assert "ma\\u202ein\\u2028x" in done.stderr, done.stderr

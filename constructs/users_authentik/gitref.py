@@ -168,7 +168,8 @@ def _upstreams(root: Path) -> list[tuple[str, str]]:
     listed = run_git(root, "for-each-ref", "--format=%(refname)%00%(symref)", *UPSTREAMS)
     if listed.returncode:
         return []
-    exists = dict(line.partition("\0")[::2] for line in listed.stdout.decode("utf-8", "replace").splitlines())
+    # "\n" only: splitlines() also splits at U+2028 and U+0085, which a ref name may hold.
+    exists = dict(line.partition("\0")[::2] for line in listed.stdout.decode("utf-8", "replace").split("\n") if line)
     # for-each-ref also lists refs below these
     return [(ref, _short(exists[ref] or ref)) for ref in UPSTREAMS if ref in exists]
 
@@ -200,9 +201,13 @@ def _first_merge_base(root: Path, upstreams: list[tuple[str, str]]) -> MergeBase
             # against the one git printed nothing changed, yet the merge removes the user or
             # grants the admin. The upstream's tip hides nothing the merge does (what the
             # upstream changed since shows reversed).
-            tip = resolve(root, ref)
-            if isinstance(tip, str):
-                return MergeBase(name, tip, len(bases))
+            # ref is a full name and git reads it as such, as merge-base just did; resolve()'s
+            # ambiguity refusal (for a --base short name) would let a tag `refs/heads/main`
+            # (refs/tags/refs/heads/main: anyone who may push a tag, a fetched fork's tags) make
+            # the tip "missing" and the default base fall through to a stale upstream or HEAD.
+            tip = run_git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+            if tip.returncode == 0:
+                return MergeBase(name, tip.stdout.decode().strip(), len(bases))
     return None
 
 

@@ -20,6 +20,7 @@ from .gitref import (MergeBase, Missing, NotAFile, Unreadable, ahead_of_upstream
                      resolve)
 from .loading import FILES, Loaded, Sources, build_unchecked, validate
 from .model import Prior, Roster
+from .text import visible
 from .problems import Problem
 from .settings import Settings
 from .settings_file import load_settings
@@ -204,7 +205,10 @@ def review_base(root: Path, base: str | None, command: str) -> tuple[str, str, s
     found = merge_base(root)
     ref, label = _named_base(root, found)
     # Only without a merge-base can HEAD be ahead of its upstream unseen (on main it is HEAD).
-    return ref, label, detached_note(root, command) if found is None else criss_cross_note(found, command)
+    note = detached_note(root, command) if found is None else criss_cross_note(found, command)
+    # The notes name the upstream, origin/HEAD by its branch, which the remote names: git takes a
+    # bidirectional override or a line separator in a ref name (a fork a reviewer cloned).
+    return ref, label, note and "".join(visible(line) + "\n" for line in note.rstrip("\n").split("\n"))
 
 
 def resolve_commit_or_none(root: Path, ref: str) -> str | None:
