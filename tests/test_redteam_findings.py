@@ -780,3 +780,36 @@ def test_the_upstreams_name_is_shown_escaped(tmp_path: Path) -> None:
         for shown in (done.stdout, done.stderr):
             assert "\u202e" not in shown and "\u2028" not in shown, shown
         assert "ma\\u202ein\\u2028x" in done.stderr, done.stderr
+
+
+def test_a_huge_plan_keeps_its_destroys_in_the_job_summary() -> None:
+    """GitHub drops a step's summary over 1 MiB whole (an error annotation; the step stays
+    green): a pull request that onboards about 1,700 made-up people beside one offboarding
+    made the plan step's summary 1.07 MB, so its `!! DESTROYS` lines never showed. The
+    summary now stays under the limit, and keeps the head, the tail and the counts."""
+    cmarkgfm = pytest.importorskip("cmarkgfm", reason="cmarkgfm (requirements-dev.txt) renders GitHub's Markdown")
+    import io
+
+    from users_authentik.plan import OfflinePlan, Summary, report_markdown
+
+    added = "".join(f'  # authentik_user.users["n{i:05d}"] will be created\n  + resource "authentik_user" "users" {{\n'
+                    f'      + name = "{"N" * 150}"\n    }}\n\n' for i in range(6000))
+    text = (added + '  # authentik_user.users["user1"] will be destroyed\n'
+            "Plan: 6000 to add, 0 to change, 1 to destroy.\n")
+    summary = Summary(create=6000, destroy=1, destroyed_users=['authentik_user.users["user1"]'])
+    result = OfflinePlan("refs/remotes/origin/main", "0" * 40, ["users.tf.json"], text, {}, summary, False)
+    if len(text.encode()) < 1024 * 1024:
+        raise RuntimeError("the plan is not over the limit")
+    out = io.StringIO()
+    report_markdown(result, out)
+    shown = out.getvalue()
+    assert len(shown.encode()) <= 1024 * 1024, len(shown.encode())
+    assert '!!   authentik_user.users["user1"]' in shown and "Plan: 6000 to add" in shown
+    assert "Offline plan: refs/remotes/origin/main" in shown and 'users["n00000"]' in shown
+    left_out = re.search(r"\[\.\.\. (\d+) lines of the plan left out: .*1 to destroy; DESTROYS 1 user account\.", shown)
+    assert left_out and 0 < int(left_out.group(1)) < len(text.split("\n")), shown[:2000]
+    html = cmarkgfm.github_flavored_markdown_to_html(shown)
+    assert re.findall(r"</?\w+", html) == ["<h4", "</h4", "<pre", "<code", "</code", "</pre"], html[:500]
+    small = io.StringIO()
+    report_markdown(OfflinePlan("main", "0" * 40, [], "Plan: 1 to add.\n", {}, Summary(create=1), False), small)
+    assert "left out" not in small.getvalue() and "Plan: 1 to add." in small.getvalue()

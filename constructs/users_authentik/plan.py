@@ -49,7 +49,7 @@ from .problems import Problem
 from .report import format_problems
 from .revision import EMPTY, NoRevision, Revision, load_revision, read_files, resolve_commit, review_base
 from .settings import Settings
-from .text import code_block, visible
+from .text import code_block, counted, visible
 
 CHECKOUT = Path(__file__).resolve().parents[2]  # the checkout this code runs from
 USER_TYPE = "authentik_user"
@@ -360,17 +360,47 @@ def _terminate_as_exit() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+MARKDOWN_TITLE = "Offline plan: OpenTofu against the stand-in provider (no token, no Authentik)"
+SUMMARY_BUDGET = 1024 * 1024 - 24 * 1024  # under GitHub's 1 MiB per step, with room to spare
+
+
 def report(result: OfflinePlan, out: TextIO) -> None:
     out.write(_shown(result))
 
 
-def report_markdown(result: OfflinePlan, out: TextIO) -> None:
+def report_markdown(result: OfflinePlan, out: TextIO, budget: int = SUMMARY_BUDGET) -> None:
     """`--format markdown`, for a job summary (action.yml's plan step): the same text as a code
-    block, whose fence no line of it can close (text.code_block), so no name in it renders."""
-    out.write(f"#### {MARKDOWN_TITLE}\n\n{code_block(_shown(result))}\n")
+    block, whose fence no line of it can close (text.code_block), so no name in it renders.
+    At most `budget` bytes: GitHub drops a step's summary over 1 MiB whole, with only an error
+    annotation and the step still green, so a pull request onboarding some 1,700 made-up
+    people took the plan's `!! DESTROYS` lines out of the summary with the rest (red team).
+    Over it, the middle of OpenTofu's plan is left out, and the line that says so repeats
+    the counts; the head (notes) and the tail ("Plan: …", the destroyed accounts) stay."""
+    shown = _shown(result)
+    heading = f"#### {MARKDOWN_TITLE}\n\n"
+    fence = len(code_block(shown)) - len(shown.rstrip("\n")) + 1  # the fences, as for the whole
+    out.write(heading + code_block(_fitted(shown, budget - len(heading.encode()) - fence - 1, result.summary)) + "\n")
 
 
-MARKDOWN_TITLE = "Offline plan: OpenTofu against the stand-in provider (no token, no Authentik)"
+def _fitted(text: str, budget: int, summary: Summary) -> str:
+    """text, or its first and last lines within budget (UTF-8 bytes) around a line saying how
+    many were left out."""
+    if len(text.encode()) <= budget:
+        return text
+    lines = text.rstrip("\n").split("\n")
+    destroys = f"; DESTROYS {counted(len(summary.destroyed_users), 'user account')}" if summary.destroyed_users else ""
+    marker = (f"[... {{}} lines of the plan left out: a job summary holds at most 1 MiB. In all: {summary.line()}"
+              f"{destroys}. `users-authentik plan` shows the whole plan ...]")
+    room = budget - len(marker.encode()) - 16  # the count's digits and the newlines
+    size = [len(line.encode()) + 1 for line in lines]
+    head = tail = used = 0
+    while tail < len(lines) and used + size[-1 - tail] <= room // 2:  # what the plan does ends it
+        used += size[-1 - tail]
+        tail += 1
+    while head < len(lines) - tail and used + size[head] <= room:  # the notes, then OpenTofu's plan
+        used += size[head]
+        head += 1
+    return "\n".join(lines[:head] + [marker.format(len(lines) - head - tail)] + lines[len(lines) - tail:]) + "\n"
 
 
 def _shown(result: OfflinePlan) -> str:
