@@ -813,3 +813,27 @@ def test_a_huge_plan_keeps_its_destroys_in_the_job_summary() -> None:
     small = io.StringIO()
     report_markdown(OfflinePlan("main", "0" * 40, [], "Plan: 1 to add.\n", {}, Summary(create=1), False), small)
     assert "left out" not in small.getvalue() and "Plan: 1 to add." in small.getvalue()
+
+
+def test_onboarding_thousands_cannot_push_an_admin_grant_out_of_the_job_summary(repo: Path) -> None:
+    """The guard step's summary (diff --format markdown) is dropped whole over 1 MiB (an error
+    annotation, the step green): an admin grant beside 3,000 made-up onboardings with long
+    names and emails made it 1.2 MB, so the admin box never showed, and the guard passed
+    (granting admin is not refused). The summary stays under the limit, admin box included."""
+    cmarkgfm = pytest.importorskip("cmarkgfm", reason="cmarkgfm (requirements-dev.txt) renders GitHub's Markdown")
+    document = people(10)
+    document["users"]["user1"].update(is_admin=True, groups=["admins"])
+    for i in range(3000):
+        document["users"][f"n{i:05d}"] = {"name": "N" * 150, "email": f"{'e' * 60}{i}@{'x' * 60}.example.org",
+                                         "groups": ["dev"]}
+    (repo / "users.json").write_text(json.dumps(document, indent=2) + "\n")
+    regenerate_rows(repo)
+    git(repo, "commit", "-qam", "grant user1 admin among 3,000 onboardings")
+    guard, summary = run_step(repo, "guard")
+    if guard.returncode != 0:
+        raise RuntimeError("the guard was meant to pass: " + guard.stderr)
+    assert len(summary.encode()) <= 1024 * 1024, len(summary.encode())
+    assert "**granted to** `user1`" in summary and "#### Onboarded (3000)" in summary, summary[:3000]
+    left = re.search(r"^(\d+) more not shown: a job summary holds at most 1 MiB", summary, re.M)
+    assert left and int(left.group(1)) + summary.count("| `n0") == 3000, summary[-2000:]
+    assert "<table>" in cmarkgfm.github_flavored_markdown_to_html(summary, options=cmarkgfm.Options.CMARK_OPT_UNSAFE)

@@ -24,7 +24,7 @@ from .report import format_problems
 from .text import counted
 from .revision import NoRevision, load_revision, review_base
 from .settings import Settings
-from .text import visible
+from .text import SUMMARY_BUDGET, visible
 
 OFFBOARD_NOTE = "deleting an account deletes its passkeys and TOTP devices too"
 SUSPEND_NOTE = "the accounts keep their passkeys and devices but cannot sign in"
@@ -365,7 +365,22 @@ def _settings_markdown(changes: Changes, ref: str) -> list[str]:
 
 
 def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None,
-                    others: tuple[SettingChange, ...] = ()) -> str:
+                    others: tuple[SettingChange, ...] = (), budget: int = SUMMARY_BUDGET) -> str:
+    """At most `budget` bytes where the tables allow (CI's job summary, text.SUMMARY_BUDGET):
+    GitHub dropped the whole summary of a pull request granting admin beside 3,000 made-up
+    onboardings (1.2 MB), its admin box with it, and the guard passed (red team). Over it, each
+    table shows its first rows and says how many more; the admin box, the guard's verdict and
+    the headings' counts are never cut."""
+    shown, limit = _render_markdown(changes, ref, verdict, others, None), None
+    while len(shown.encode()) > budget and limit != 0:
+        limit = (shown.count("\n") if limit is None else limit) // 2  # no table has more rows than lines
+        shown = _render_markdown(changes, ref, verdict, others, limit)
+    return shown
+
+
+def _render_markdown(changes: Changes, ref: str, verdict: Verdict | None, others: tuple[SettingChange, ...],
+                     limit: int | None) -> str:
+    """render_markdown, each table's rows cut at `limit` (None: all)."""
     lines = [f"### users.json: `{_code(ref)}` → working tree", ""]
     tail = []
     if verdict is not None and (verdict.removed or verdict.problems):
@@ -409,8 +424,11 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None,
                      + ([note, ""] if note else []))
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "---|" * len(header))
-        lines.extend("| " + " | ".join(row) + " |" for row in rows)
+        lines.extend("| " + " | ".join(row) + " |" for row in rows[:limit])
         lines.append("")
+        if limit is not None and len(rows) > limit:
+            lines.extend([f"{len(rows) - limit} more not shown: a job summary holds at most 1 MiB; "
+                          "`users-authentik diff` lists them all.", ""])
 
     def person(u: User) -> list[str]:
         return [_user(u.username), _md(u.name), _md(u.email)]

@@ -49,7 +49,7 @@ from .problems import Problem
 from .report import format_problems
 from .revision import EMPTY, NoRevision, Revision, load_revision, read_files, resolve_commit, review_base
 from .settings import Settings
-from .text import code_block, counted, visible
+from .text import SUMMARY_BUDGET, code_block, counted, visible
 
 CHECKOUT = Path(__file__).resolve().parents[2]  # the checkout this code runs from
 USER_TYPE = "authentik_user"
@@ -361,7 +361,6 @@ def _terminate_as_exit() -> Iterator[None]:
 
 
 MARKDOWN_TITLE = "Offline plan: OpenTofu against the stand-in provider (no token, no Authentik)"
-SUMMARY_BUDGET = 1024 * 1024 - 24 * 1024  # under GitHub's 1 MiB per step, with room to spare
 
 
 def report(result: OfflinePlan, out: TextIO) -> None:

@@ -99,6 +99,12 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+# GitHub drops a step's job summary over 1 MiB whole, with only an error annotation, the step
+# still green (actions/runner, CreateStepSummaryCommand): what diff and plan write there stays
+# under it, so no pull request can make its own summary disappear with its warnings.
+SUMMARY_BUDGET = 1024 * 1024 - 24 * 1024
+
+
 def code_block(text: str) -> str:
     """text in a fenced Markdown code block (GitHub's job summary, a comment). A fence is closed
     only by a line of at least as many backticks (CommonMark), so this one is longer than any run
