@@ -6,6 +6,7 @@ commit) and needs terraform or tofu (skipped otherwise); the rest needs neither.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -436,3 +437,23 @@ def test_a_terminated_plan_leaves_no_scratch_directory_or_provider(tmp_path: Pat
     while _processes_under(scratch) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _processes_under(scratch)
+
+
+def test_the_stand_in_cli_config_installs_no_other_provider(tmp_path: Path, terraform_cli: str) -> None:
+    """plan's OpenTofu reads only the stand-in's mirror: its CLI config had a `direct` block for
+    every provider but authentik, so a module needing one (none of synth's does) had init fetch
+    it from registry.opentofu.org, from CI's plan step or a reviewer's machine (red team). Init
+    now fails at the mirror, before any registry is asked."""
+    from users_authentik.standin import serve
+
+    module = tmp_path / "module"
+    module.mkdir()
+    (module / "main.tf.json").write_text(json.dumps(
+        {"terraform": {"required_providers": {"null": {"source": "hashicorp/null", "version": "3.2.4"}}}}))
+    env = serve.install_standin_provider(tmp_path / "provider", binary=terraform_cli)
+    done = subprocess.run([terraform_cli, f"-chdir={module}", "init", "-input=false", "-no-color"],
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+    said = " ".join(done.stderr.split())  # OpenTofu wraps its messages
+    assert done.returncode == 1, done.stdout
+    assert "hashicorp/null was not found in any of the search locations" in said, said
+    assert "discovery document" not in said and "could not connect" not in said, said

@@ -94,11 +94,13 @@ def install_standin_provider(
 
     addresses = json.dumps([f"{host}/{PROVIDER_SOURCE}" for host in REGISTRY_HOSTS])
     config = directory / "standin.tfrc"
+    # The mirror only, no `direct` block: a module that needs any other provider fails at init
+    # instead of downloading it from a registry (the plan in CI and on a reviewer's machine
+    # reaches no network; with `direct`, a provider other than authentik was fetched).
     config.write_text(
         "# CLI config for the stand-in provider (tests only).\n"
         "provider_installation {\n"
         f"  filesystem_mirror {{\n    path    = {json.dumps(str(mirror))}\n    include = {addresses}\n  }}\n"
-        f"  direct {{\n    exclude = {addresses}\n  }}\n"
         "}\n"
     )
     return {
