@@ -837,3 +837,33 @@ def test_onboarding_thousands_cannot_push_an_admin_grant_out_of_the_job_summary(
     left = re.search(r"^(\d+) more not shown: a job summary holds at most 1 MiB", summary, re.M)
     assert left and int(left.group(1)) + summary.count("| `n0") == 3000, summary[-2000:]
     assert "<table>" in cmarkgfm.github_flavored_markdown_to_html(summary, options=cmarkgfm.Options.CMARK_OPT_UNSAFE)
+
+
+def test_thousands_of_admin_grants_still_fit_the_job_summary_and_say_so() -> None:
+    """Once every table is cut, the admin box and the NetBird access list are what is left to
+    grow: a change granting admin (and NetBird) to thousands would be a summary GitHub drops
+    whole. They are cut last, after their first lines, and say how many more."""
+    from users_authentik.changes import compare
+    from users_authentik.diff import render_markdown
+    from users_authentik.model import build_roster
+    from users_authentik.settings import Settings
+
+    settings = Settings.from_document({"netbird": {"enabled": True}})
+    base = {"users": {"root": {"name": "R", "email": "r@example.org", "groups": ["admins"], "is_admin": True}},
+            "groups": {"admins": {}, "vpn": {"netbird": True}}}
+    head = json.loads(json.dumps(base))
+    head["users"].update({f"a{i:03d}": {"name": "A" * 60, "email": f"a{i}@example.org", "groups": ["admins", "vpn"],
+                                        "is_admin": True} for i in range(200)})
+    changes = compare(build_roster(base, settings), build_roster(head, settings), settings, settings)
+    whole = render_markdown(changes, "HEAD")
+    assert whole.count("**granted to** `a") == 200 and "more not shown" not in whole
+
+    budget = 6000  # the tables' rows alone cannot bring it under this
+    cut = render_markdown(changes, "HEAD", budget=budget)
+
+    assert len(cut.encode()) <= budget, len(cut.encode())
+    assert "> [!WARNING]\n> **Admin rights change: review these first**" in cut
+    box = re.search(r"^> \*\*(\d+) more not shown: a job summary holds at most 1 MiB", cut, re.M)
+    assert box and int(box.group(1)) + cut.count("**granted to** `a") == 200, cut
+    vpn = re.search(r"^(\d+) more not shown: .*\n(?:.*\n)*?", cut.split("#### NetBird access")[1], re.M)
+    assert vpn and int(vpn.group(1)) + cut.count("NetBird access (") == 200, cut

@@ -369,18 +369,27 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None,
     """At most `budget` bytes where the tables allow (CI's job summary, text.SUMMARY_BUDGET):
     GitHub dropped the whole summary of a pull request granting admin beside 3,000 made-up
     onboardings (1.2 MB), its admin box with it, and the guard passed (red team). Over it, each
-    table shows its first rows and says how many more; the admin box, the guard's verdict and
-    the headings' counts are never cut."""
-    shown, limit = _render_markdown(changes, ref, verdict, others, None), None
-    while len(shown.encode()) > budget and limit != 0:
-        limit = (shown.count("\n") if limit is None else limit) // 2  # no table has more rows than lines
-        shown = _render_markdown(changes, ref, verdict, others, limit)
+    table shows its first rows and says how many more; then, if that is not enough (thousands of
+    admin grants), so do the admin box and the NetBird access list. The guard's verdict is
+    never cut."""
+    shown, limit, box = _render_markdown(changes, ref, verdict, others, None, None), None, None
+    while len(shown.encode()) > budget and box != 0:
+        if limit != 0:  # the tables first: no table has more rows than the text has lines
+            limit = (shown.count("\n") if limit is None else limit) // 2
+        else:
+            box = (shown.count("\n") if box is None else box) // 2
+        shown = _render_markdown(changes, ref, verdict, others, limit, box)
     return shown
 
 
+def _not_shown(n: int) -> str:
+    return f"{n} more not shown: a job summary holds at most 1 MiB; `users-authentik diff` lists them all."
+
+
 def _render_markdown(changes: Changes, ref: str, verdict: Verdict | None, others: tuple[SettingChange, ...],
-                     limit: int | None) -> str:
-    """render_markdown, each table's rows cut at `limit` (None: all)."""
+                     limit: int | None, box: int | None) -> str:
+    """render_markdown, each table's rows cut at `limit`, the admin box's and NetBird access
+    lines at `box` (None: all)."""
     lines = [f"### users.json: `{_code(ref)}` → working tree", ""]
     tail = []
     if verdict is not None and (verdict.removed or verdict.problems):
@@ -403,16 +412,17 @@ def _render_markdown(changes: Changes, ref: str, verdict: Verdict | None, others
     lines += [f"**{summary(changes)}{reviewed}**" if not changes.empty
               else f"**No changes to users or groups; {_count_settings(changes, len(others))}**", ""]
     if changes.admin or changes.admin_emails or changes.superuser_group or changes.netbird_objects:
+        entries = [f"> - **{_md(superuser_line(changes.superuser_group))}**"] if changes.superuser_group else []
+        entries += [f"> - **{_md(netbird_line(o))}**" if o.kind == NETBIRD_APPLICATION else
+                    f"> - **{'granted to' if o.added else 'revoked from'}** `{_code(o.name)}` ({_md(netbird_line(o))})"
+                    for o in changes.netbird_objects]
+        entries += [f"> - **{'granted to' if a.granted else 'revoked from'}** `{_code(a.username)}` ({_md(a.reason)})"
+                    for a in changes.admin]
+        entries += [f"> - **email of** `{_code(f.subject)}`: {_md(_value(f.before))} → {_md(_value(f.after))} "
+                    f"({_md(ADMIN_EMAIL_NOTE)})" for f in changes.admin_emails]
         lines += ["> [!WARNING]", "> **Admin rights change: review these first**", ">"]
-        if changes.superuser_group:
-            lines.append(f"> - **{_md(superuser_line(changes.superuser_group))}**")
-        lines += [f"> - **{_md(netbird_line(o))}**" if o.kind == NETBIRD_APPLICATION else
-                  f"> - **{'granted to' if o.added else 'revoked from'}** `{_code(o.name)}` ({_md(netbird_line(o))})"
-                  for o in changes.netbird_objects]
-        lines += [f"> - **{'granted to' if a.granted else 'revoked from'}** `{_code(a.username)}` ({_md(a.reason)})"
-                  for a in changes.admin]
-        lines += [f"> - **email of** `{_code(f.subject)}`: {_md(_value(f.before))} → {_md(_value(f.after))} "
-                  f"({_md(ADMIN_EMAIL_NOTE)})" for f in changes.admin_emails]
+        lines += entries[:box]
+        lines += [">", f"> **{_not_shown(len(entries) - box)}**"] if box is not None and len(entries) > box else []
         lines.append("")
     lines += settings
 
@@ -427,8 +437,7 @@ def _render_markdown(changes: Changes, ref: str, verdict: Verdict | None, others
         lines.extend("| " + " | ".join(row) + " |" for row in rows[:limit])
         lines.append("")
         if limit is not None and len(rows) > limit:
-            lines.extend([f"{len(rows) - limit} more not shown: a job summary holds at most 1 MiB; "
-                          "`users-authentik diff` lists them all.", ""])
+            lines.extend([_not_shown(len(rows) - limit), ""])
 
     def person(u: User) -> list[str]:
         return [_user(u.username), _md(u.name), _md(u.email)]
@@ -436,7 +445,8 @@ def _render_markdown(changes: Changes, ref: str, verdict: Verdict | None, others
     if changes.netbird:
         lines += ["#### NetBird access", ""]
         lines += [f"- `{_code(a.username)}` **{'gains' if a.granted else 'loses'}** NetBird access ({_md(a.reason)})"
-                  for a in changes.netbird]
+                  for a in changes.netbird[:box]]
+        lines += ["", _not_shown(len(changes.netbird) - box)] if box is not None and len(changes.netbird) > box else []
         lines.append("")
     warning = lost_devices(changes)
     if warning:
