@@ -176,6 +176,35 @@ def test_a_merge_that_removes_too_many_people_fails_the_guard(repo: Path) -> Non
     assert "user4" in summary  # the summary still shows what the change does
 
 
+def merge_queue(base_sha: str) -> dict[str, str]:
+    # github.base_ref and github.event.before are empty for a merge_group event.
+    return {"EVENT": "merge_group", "PR_BASE": "", "BEFORE": "", "QUEUE_BASE": base_sha}
+
+
+def test_a_merge_queue_entry_is_checked_with_the_entries_ahead_of_it(repo: Path) -> None:
+    """Two pull requests that each remove two people pass alone; in a merge queue the second's
+    entry is main + the first + the second, and its guard compares that with the main it lands
+    on (merge_group.base_sha), so together they are refused. Without the event the action had
+    no base and failed every entry."""
+    main = git(repo, "rev-parse", "HEAD").strip()
+    document = people(10)
+    for name in ("user1", "user2"):
+        del document["users"][name]
+    commit(repo, document, regenerate=True)  # the first entry: main + the first pull request
+    first, summary = run_step(repo, "guard", merge_queue(main))
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "user2" in summary
+    for name in ("user3", "user4"):
+        del document["users"][name]
+    commit(repo, document, regenerate=True)  # the second entry: + the second pull request
+    second, summary = run_step(repo, "guard", merge_queue(main))
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert f"removes 4 of the 10 users at {main[:12]}" in second.stderr, second.stderr
+    assert "user4" in summary and "user1" in summary
+    bad, _ = run_step(repo, "guard", merge_queue("main"))  # only a commit id is a base
+    assert bad.returncode == 1 and "no base commit for the merge queue's entry" in bad.stdout
+
+
 def test_a_tag_named_like_the_base_branch_does_not_move_the_guards_base(repo: Path) -> None:
     # Whoever may push a tag could name it origin/main (checkout fetches every tag) and point
     # it at the pull request itself, so the change is compared with itself.
@@ -231,11 +260,12 @@ def test_the_guard_sees_the_base_branch() -> None:
     assert checkout["with"]["fetch-depth"] == 0  # a shallow clone has no base to compare with
     guard = step("users", "guard")
     assert "if" not in guard  # pull requests and pushes alike
-    assert set(workflow()[True]) == {"pull_request", "push"}  # YAML 1.1 reads the key `on` as True
+    assert set(workflow()[True]) == {"pull_request", "merge_group", "push"}  # YAML 1.1 reads `on` as True
     assert workflow()[True]["push"] == {"branches": ["main"]}
     # Passed by env, never pasted into the script:
     assert guard["env"] == {"EVENT": "${{ github.event_name }}", "PR_BASE": "${{ github.base_ref }}",
-                            "BEFORE": "${{ github.event.before }}", "DIR": "${{ inputs.directory }}"}
+                            "BEFORE": "${{ github.event.before }}", "DIR": "${{ inputs.directory }}",
+                            "QUEUE_BASE": "${{ github.event.merge_group.base_sha }}"}
     assert "${{" not in guard["run"] and "${{" not in step("users", "synth")["run"]
     assert step("users", "synth")["env"]["DIR"] == "${{ inputs.directory }}"
 
