@@ -176,33 +176,56 @@ def test_a_merge_that_removes_too_many_people_fails_the_guard(repo: Path) -> Non
     assert "user4" in summary  # the summary still shows what the change does
 
 
-def merge_queue(base_sha: str) -> dict[str, str]:
-    # github.base_ref and github.event.before are empty for a merge_group event.
-    return {"EVENT": "merge_group", "PR_BASE": "", "BEFORE": "", "QUEUE_BASE": base_sha}
+def merge_queue(target: str = "refs/heads/main") -> dict[str, str]:
+    # github.base_ref and github.event.before are empty for a merge_group event; the action
+    # reads merge_group.base_ref. merge_group.base_sha (the entry's parent commit: for the
+    # second entry, the first entry's commit) is no longer read.
+    return {"EVENT": "merge_group", "PR_BASE": "", "BEFORE": "", "QUEUE_TARGET": target}
 
 
 def test_a_merge_queue_entry_is_checked_with_the_entries_ahead_of_it(repo: Path) -> None:
     """Two pull requests that each remove two people pass alone; in a merge queue the second's
-    entry is main + the first + the second, and its guard compares that with the main it lands
-    on (merge_group.base_sha), so together they are refused. Without the event the action had
-    no base and failed every entry."""
+    entry is main + the first + the second, and its guard compares that with the commit of main
+    the queue builds on, so together they are refused. GitHub's merge_group.base_sha for the
+    second entry is the first entry's commit: compared with it (before), the second entry
+    showed only its own two removals and passed, and with "only merge non-failing pull
+    requests" off, a refused entry ahead of a passing one was merged with it."""
     main = git(repo, "rev-parse", "HEAD").strip()
     document = people(10)
     for name in ("user1", "user2"):
         del document["users"][name]
     commit(repo, document, regenerate=True)  # the first entry: main + the first pull request
-    first, summary = run_step(repo, "guard", merge_queue(main))
+    first_entry = git(repo, "rev-parse", "HEAD").strip()
+    first, summary = run_step(repo, "guard", {**merge_queue(), "QUEUE_BASE": main})
     assert first.returncode == 0, first.stdout + first.stderr
     assert "user2" in summary
     for name in ("user3", "user4"):
         del document["users"][name]
     commit(repo, document, regenerate=True)  # the second entry: + the second pull request
-    second, summary = run_step(repo, "guard", merge_queue(main))
+    # What GitHub sends the second entry: its parent, the first entry, as base_sha.
+    second, summary = run_step(repo, "guard", {**merge_queue(), "QUEUE_BASE": first_entry})
     assert second.returncode == 1, second.stdout + second.stderr
-    assert f"removes 4 of the 10 users at {main[:12]}" in second.stderr, second.stderr
+    assert f"removes 4 of the 10 users at {main}" in second.stderr, second.stderr
     assert "user4" in summary and "user1" in summary
-    bad, _ = run_step(repo, "guard", merge_queue("main"))  # only a commit id is a base
-    assert bad.returncode == 1 and "no base commit for the merge queue's entry" in bad.stdout
+    for bad_target in ("", "main", "refs/heads/", "refs/tags/main"):  # only a branch is a target
+        bad, _ = run_step(repo, "guard", merge_queue(bad_target))
+        assert bad.returncode == 1 and "no target branch for the merge queue's entry" in bad.stdout, bad_target
+
+
+def test_a_merge_queue_entry_fetches_its_target_branch_and_needs_shared_history(repo: Path) -> None:
+    """A target branch the checkout left no origin/<it> for is fetched; an entry whose
+    history does not meet the target branch has no base and fails."""
+    git(repo, "update-ref", "-d", "refs/remotes/origin/main")
+    document = people(10)
+    for name in ("user1", "user2", "user3", "user4"):
+        del document["users"][name]
+    commit(repo, document, regenerate=True)
+    entry, _ = run_step(repo, "guard", merge_queue())
+    assert entry.returncode == 1 and "removes 4 of the 10 users" in entry.stderr, entry.stdout + entry.stderr
+    git(repo, "checkout", "-q", "--orphan", "unrelated")
+    git(repo, "commit", "-q", "--no-verify", "-m", "no shared history")
+    orphan, _ = run_step(repo, "guard", merge_queue())
+    assert orphan.returncode == 1 and "shares no commit with its target branch" in orphan.stdout, orphan.stdout
 
 
 def test_a_tag_named_like_the_base_branch_does_not_move_the_guards_base(repo: Path) -> None:
@@ -265,7 +288,7 @@ def test_the_guard_sees_the_base_branch() -> None:
     # Passed by env, never pasted into the script:
     assert guard["env"] == {"EVENT": "${{ github.event_name }}", "PR_BASE": "${{ github.base_ref }}",
                             "BEFORE": "${{ github.event.before }}", "DIR": "${{ inputs.directory }}",
-                            "QUEUE_BASE": "${{ github.event.merge_group.base_sha }}"}
+                            "QUEUE_TARGET": "${{ github.event.merge_group.base_ref }}"}
     assert "${{" not in guard["run"] and "${{" not in step("users", "synth")["run"]
     assert step("users", "synth")["env"]["DIR"] == "${{ inputs.directory }}"
 
