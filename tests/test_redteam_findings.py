@@ -867,3 +867,56 @@ def test_thousands_of_admin_grants_still_fit_the_job_summary_and_say_so() -> Non
     assert box and int(box.group(1)) + cut.count("**granted to** `a") == 200, cut
     vpn = re.search(r"^(\d+) more not shown: .*\n(?:.*\n)*?", cut.split("#### NetBird access")[1], re.M)
     assert vpn and int(vpn.group(1)) + cut.count("NetBird access (") == 200, cut
+
+
+def test_no_line_the_cuts_cannot_shorten_pushes_the_admin_box_out_of_the_job_summary() -> None:
+    """With every table and the admin box cut, lines of their own still grew with the change:
+    the DELETES ... AND CREATES caution named every onboarded username (one offboarding
+    beside 1,000 onboardings named with @, which _md writes 9 bytes each, made a passing
+    change's summary 1.27 MB); a setting's value (brand.title has no length limit) and
+    allow_removal's stale names are one line each. GitHub drops such a summary whole, admin
+    box included, while the guard passes. The caution names the first few; whatever still
+    does not fit leaves a summary of the counts, the admin box and the verdict."""
+    from users_authentik.changes import compare
+    from users_authentik.diff import other_settings, render_markdown
+    from users_authentik.guard import judge
+    from users_authentik.model import build_roster
+    from users_authentik.settings import Settings
+
+    budget = 6000
+    plain = Settings.from_document({})
+    base = {"users": {"root": {"name": "R", "email": "r@example.org", "groups": ["admins"], "is_admin": True},
+                      **{f"u{i}": {"name": "U", "email": f"u{i}@example.org", "groups": ["dev"]} for i in range(20)}},
+            "groups": {"admins": {}, "dev": {}}}
+
+    def rendered(head: dict, after: Settings = plain) -> str:
+        old, new = build_roster(base, plain), build_roster(head, after)
+        changes = compare(old, new, plain, after)
+        verdict = judge(old, new, after, "HEAD", plain)
+        assert not verdict.problems, verdict.problems  # the guard passes each of these
+        return render_markdown(changes, "HEAD", verdict, other_settings(plain, after, set()), budget=budget)
+
+    head = json.loads(json.dumps(base))
+    del head["users"]["u0"]  # one removal: within the limits
+    head["users"]["mallory"] = {"name": "M", "email": "m@example.org", "groups": ["admins"], "is_admin": True}
+    head["users"].update({f"n{i:03d}" + "@" * 40: {"name": "N", "email": f"n{i}@example.org", "groups": ["dev"]}
+                          for i in range(100)})
+    cut = rendered(head)
+    assert len(cut.encode()) <= budget, len(cut.encode())
+    assert "**granted to** `mallory`" in cut  # the caution's names are cut, not the admin box
+    assert re.search(r"AND CREATES mallory, n000@.* and \d+ more: if one", cut), cut
+
+    grant = json.loads(json.dumps(base))
+    grant["users"]["mallory"] = {"name": "M", "email": "m@example.org", "groups": ["admins"], "is_admin": True}
+    long_title = Settings.from_document({"brand": {"title": "@" * budget}})
+    stale = json.loads(json.dumps(grant))
+    stale["offboarding"] = {"allow_removal": [f"gone{i:03d}" + "@" * 40 for i in range(100)]}
+    titled = rendered(grant, long_title)  # the settings list is cut as the admin box is
+    assert len(titled.encode()) <= budget, len(titled.encode())
+    assert "> [!WARNING]\n> **Admin rights change: review these first**\n>\n>\n> **1 more not shown" in titled, titled
+    assert "#### Settings changed (1)\n\n\n1 more not shown" in titled, titled
+    left = rendered(stale)  # one line longer than the budget: the bounded summary
+    assert len(left.encode()) <= budget, len(left.encode())
+    assert ("> [!WARNING]\n> **Admin rights change: review these first**\n>\n"
+            "> **1 admin rights change, not shown: `users-authentik diff` lists them.**") in left, left
+    assert "**1 onboarded, 0 offboarded, 0 suspended, 0 re-activated, 0 changed; 1 admin change**" in left, left

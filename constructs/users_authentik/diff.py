@@ -237,21 +237,29 @@ ADMIN_EMAIL_NOTE = ("the recovery flow mails this admin's sign-in link to the ne
 RENAME_NOTE = "the same account under a new username (moved): it keeps its passkeys and MFA devices"
 
 
-def lost_devices(changes: Changes) -> list[str]:
+def lost_devices(changes: Changes, most: int | None = None) -> list[str]:
     """The loud warning when a change deletes accounts and creates others: a username
     changed without "renamed_from" is a delete and a create, and the person loses their
-    passkeys and MFA devices. With the same email the guard refuses it (guard.rename_problems)."""
+    passkeys and MFA devices. With the same email the guard refuses it (guard.rename_problems).
+    most: name at most this many of each (the job summary's budget), then how many more."""
     if changes.maybe_renamed:
+        pairs = changes.maybe_renamed[:most]
+        more = len(changes.maybe_renamed) - len(pairs)
         return ["", "RENAME WITHOUT renamed_from: the person loses their passkeys and MFA devices"] + [
             f'  {new} has the email of {old}, which is deleted: add "renamed_from": "{old}" to {new} to keep the account'
-            for old, new in changes.maybe_renamed]
+            for old, new in pairs] + ([f"  and {more} more"] if more else [])
     if changes.offboarded and changes.onboarded:
-        gone = ", ".join(u.username for u in changes.offboarded)
-        new = ", ".join(u.username for u in changes.onboarded)
+        gone = _some([u.username for u in changes.offboarded], most)
+        new = _some([u.username for u in changes.onboarded], most)
         return ["", f"DELETES {gone} AND CREATES {new}: if one of them is a person renamed, that person loses "
                 "their passkeys and MFA devices; rename with \"renamed_from\": \"<old username>\" in the new entry "
                 "to keep the account"]
     return []
+
+
+def _some(names: list[str], most: int | None) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if most is not None and len(names) > most else "")
 
 
 def superuser_line(change: SettingChange) -> str:
@@ -379,7 +387,34 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None,
         else:
             box = (shown.count("\n") if box is None else box) // 2
         shown = _render_markdown(changes, ref, verdict, others, limit, box)
+    if len(shown.encode()) > budget:
+        # Lines no cut shortens (a setting's value, allow_removal's stale names, a problem
+        # longer than the budget) would have GitHub drop the summary, admin box and all
+        # (red team): then only what is bounded, the counts, the admin box's and the verdict.
+        shown = _compact_markdown(changes, ref, verdict, others)
     return shown
+
+
+def _compact_markdown(changes: Changes, ref: str, verdict: Verdict | None,
+                      others: tuple[SettingChange, ...]) -> str:
+    """The summary with no user-written text but the base's name: its size is bounded."""
+    counts = summary(changes) + (f"; {_count_settings(changes, len(others))}"
+                                 if _settings_count(changes) or others else "")
+    lines = [f"### users.json: `{_code(ref)}` → working tree", "", f"**{counts}**", "",
+             f"**The details are not shown: they do not fit a job summary (at most 1 MiB); "
+             f"`users-authentik diff` lists them all.**", ""]
+    admin = (len(changes.admin) + len(changes.admin_emails) + len(changes.netbird_objects)
+             + (1 if changes.superuser_group else 0))
+    if admin:
+        lines += ["> [!WARNING]", "> **Admin rights change: review these first**", ">",
+                  f"> **{counted(admin, 'admin rights change')}, not shown: `users-authentik diff` lists them.**", ""]
+    if verdict is not None and (verdict.removed or verdict.problems):
+        lines += ["#### Removal guard", ""]
+        lines += (["> [!CAUTION]", f"> {_md(guard_line(verdict))}", ">",
+                   f"> {counted(len(verdict.problems), 'problem')}, not shown: `users-authentik check` lists them."]
+                  if verdict.problems else [_md(guard_line(verdict))])
+        lines.append("")
+    return "\n".join(lines)
 
 
 def _not_shown(n: int) -> str:
@@ -396,7 +431,9 @@ def _render_markdown(changes: Changes, ref: str, verdict: Verdict | None, others
         tail = ["#### Removal guard", ""]
         if verdict.problems:
             tail += ["> [!CAUTION]", f"> {_md(guard_line(verdict))}", ">"]
-            tail += [f"> - {_md(p.location)}: {_md(p.problem)}<br>fix: {_md(p.fix)}" for p in verdict.problems]
+            tail += [f"> - {_md(p.location)}: {_md(p.problem)}<br>fix: {_md(p.fix)}" for p in verdict.problems[:box]]
+            tail += ([">", f"> {_not_shown(len(verdict.problems) - box)}"]
+                     if box is not None and len(verdict.problems) > box else [])
         else:
             tail += [_md(guard_line(verdict))]
         tail.append("")
@@ -405,7 +442,9 @@ def _render_markdown(changes: Changes, ref: str, verdict: Verdict | None, others
     settings = _settings_markdown(changes, ref)
     if others:
         settings += [f"#### Settings changed ({len(others)})", ""] + [
-            f"- `settings.json` `{c.key}`: {_md(_value(c.before))} → {_md(_value(c.after))}" for c in others] + [""]
+            f"- `settings.json` `{c.key}`: {_md(_value(c.before))} → {_md(_value(c.after))}" for c in others[:box]]
+        settings += ["", _not_shown(len(others) - box)] if box is not None and len(others) > box else []
+        settings += [""]
     if changes.empty and not _settings_count(changes) and not others:
         return "\n".join(lines + ["No changes to users or groups.", ""] + tail)
     reviewed = f"; {_count_settings(changes, len(others))}" if _settings_count(changes) or others else ""
@@ -448,7 +487,7 @@ def _render_markdown(changes: Changes, ref: str, verdict: Verdict | None, others
                   for a in changes.netbird[:box]]
         lines += ["", _not_shown(len(changes.netbird) - box)] if box is not None and len(changes.netbird) > box else []
         lines.append("")
-    warning = lost_devices(changes)
+    warning = lost_devices(changes, box)
     if warning:
         lines += ["> [!CAUTION]"] + [f"> **{_md(line.strip())}**" if i == 1 else f"> - {_md(line.strip())}"
                                       for i, line in enumerate(warning) if line] + [""]
