@@ -12,7 +12,7 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 from .changes import NETBIRD_APPLICATION, Changes, NetBirdObject, SettingChange, compare
 from .guard import Verdict, explain_lockout, judge, stale_note
@@ -24,7 +24,7 @@ from .report import format_problems
 from .text import counted
 from .revision import NoRevision, load_revision, review_base
 from .settings import Settings
-from .text import SUMMARY_BUDGET, visible
+from .text import SUMMARY_BUDGET, visible, visible_lines
 
 OFFBOARD_NOTE = "deleting an account deletes its passkeys and TOTP devices too"
 SUSPEND_NOTE = "the accounts keep their passkeys and devices but cannot sign in"
@@ -70,7 +70,7 @@ def run_diff(root: Path, base_ref: str | None, fmt: str, out: TextIO | None = No
         out.write(report.annotations(list(verdict.problems), root))
     # A committed base is read without its checks, so its names may hold escapes or bidi
     # overrides: never raw to a terminal or a PR comment.
-    out.write("\n".join(visible(line) for line in shown.split("\n")))
+    out.write(visible_lines(shown))
     return 0
 
 
@@ -378,8 +378,9 @@ def render_markdown(changes: Changes, ref: str, verdict: Verdict | None = None,
     GitHub dropped the whole summary of a pull request granting admin beside 3,000 made-up
     onboardings (1.2 MB), its admin box with it, and the guard passed (red team). Over it, each
     table shows its first rows and says how many more; then, if that is not enough (thousands of
-    admin grants), so do the admin box and the NetBird access list. The guard's verdict is
-    never cut."""
+    admin grants), so do the other lists (the admin box, NetBird access, the settings changed,
+    the guard's problems, the names of a delete-and-create); what is still too long leaves the
+    bounded summary of _compact_markdown. The guard's verdict is never cut."""
     shown, limit, box = _render_markdown(changes, ref, verdict, others, None, None), None, None
     while len(shown.encode()) > budget and box != 0:
         if limit != 0:  # the tables first: no table has more rows than the text has lines
@@ -401,8 +402,8 @@ def _compact_markdown(changes: Changes, ref: str, verdict: Verdict | None,
     counts = summary(changes) + (f"; {_count_settings(changes, len(others))}"
                                  if _settings_count(changes) or others else "")
     lines = [f"### users.json: `{_code(ref)}` → working tree", "", f"**{counts}**", "",
-             f"**The details are not shown: they do not fit a job summary (at most 1 MiB); "
-             f"`users-authentik diff` lists them all.**", ""]
+             "**The details are not shown: they do not fit a job summary (at most 1 MiB); "
+             "`users-authentik diff` lists them all.**", ""]
     admin = (len(changes.admin) + len(changes.admin_emails) + len(changes.netbird_objects)
              + (1 if changes.superuser_group else 0))
     if admin:
@@ -417,8 +418,14 @@ def _compact_markdown(changes: Changes, ref: str, verdict: Verdict | None,
     return "\n".join(lines)
 
 
-def _not_shown(n: int) -> str:
-    return f"{n} more not shown: a job summary holds at most 1 MiB; `users-authentik diff` lists them all."
+def _first(lines: list[str], most: int | None, sep: str = "",
+           shown: Callable[[str], str] = lambda more: more) -> list[str]:
+    """lines, or their first `most` and, after sep, a line (as `shown` writes it) saying how many
+    more (render_markdown's budget; None: all)."""
+    if most is None or len(lines) <= most:
+        return lines
+    return lines[:most] + [sep, shown(f"{len(lines) - most} more not shown: a job summary holds at most 1 MiB; "
+                                      "`users-authentik diff` lists them all.")]
 
 
 def _render_markdown(changes: Changes, ref: str, verdict: Verdict | None, others: tuple[SettingChange, ...],
@@ -431,9 +438,8 @@ def _render_markdown(changes: Changes, ref: str, verdict: Verdict | None, others
         tail = ["#### Removal guard", ""]
         if verdict.problems:
             tail += ["> [!CAUTION]", f"> {_md(guard_line(verdict))}", ">"]
-            tail += [f"> - {_md(p.location)}: {_md(p.problem)}<br>fix: {_md(p.fix)}" for p in verdict.problems[:box]]
-            tail += ([">", f"> {_not_shown(len(verdict.problems) - box)}"]
-                     if box is not None and len(verdict.problems) > box else [])
+            tail += _first([f"> - {_md(p.location)}: {_md(p.problem)}<br>fix: {_md(p.fix)}" for p in verdict.problems],
+                           box, ">", lambda more: f"> {more}")
         else:
             tail += [_md(guard_line(verdict))]
         tail.append("")
@@ -441,9 +447,8 @@ def _render_markdown(changes: Changes, ref: str, verdict: Verdict | None, others
         tail += [_md(line) for line in stale_note(verdict, ref)] + [""]
     settings = _settings_markdown(changes, ref)
     if others:
-        settings += [f"#### Settings changed ({len(others)})", ""] + [
-            f"- `settings.json` `{c.key}`: {_md(_value(c.before))} → {_md(_value(c.after))}" for c in others[:box]]
-        settings += ["", _not_shown(len(others) - box)] if box is not None and len(others) > box else []
+        settings += [f"#### Settings changed ({len(others)})", ""] + _first(
+            [f"- `settings.json` `{c.key}`: {_md(_value(c.before))} → {_md(_value(c.after))}" for c in others], box)
         settings += [""]
     if changes.empty and not _settings_count(changes) and not others:
         return "\n".join(lines + ["No changes to users or groups.", ""] + tail)
@@ -460,8 +465,7 @@ def _render_markdown(changes: Changes, ref: str, verdict: Verdict | None, others
         entries += [f"> - **email of** `{_code(f.subject)}`: {_md(_value(f.before))} → {_md(_value(f.after))} "
                     f"({_md(ADMIN_EMAIL_NOTE)})" for f in changes.admin_emails]
         lines += ["> [!WARNING]", "> **Admin rights change: review these first**", ">"]
-        lines += entries[:box]
-        lines += [">", f"> **{_not_shown(len(entries) - box)}**"] if box is not None and len(entries) > box else []
+        lines += _first(entries, box, ">", lambda more: f"> **{more}**")
         lines.append("")
     lines += settings
 
@@ -473,19 +477,15 @@ def _render_markdown(changes: Changes, ref: str, verdict: Verdict | None, others
                      + ([note, ""] if note else []))
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "---|" * len(header))
-        lines.extend("| " + " | ".join(row) + " |" for row in rows[:limit])
-        lines.append("")
-        if limit is not None and len(rows) > limit:
-            lines.extend([_not_shown(len(rows) - limit), ""])
+        lines.extend(_first(["| " + " | ".join(row) + " |" for row in rows], limit) + [""])
 
     def person(u: User) -> list[str]:
         return [_user(u.username), _md(u.name), _md(u.email)]
 
     if changes.netbird:
         lines += ["#### NetBird access", ""]
-        lines += [f"- `{_code(a.username)}` **{'gains' if a.granted else 'loses'}** NetBird access ({_md(a.reason)})"
-                  for a in changes.netbird[:box]]
-        lines += ["", _not_shown(len(changes.netbird) - box)] if box is not None and len(changes.netbird) > box else []
+        lines += _first([f"- `{_code(a.username)}` **{'gains' if a.granted else 'loses'}** NetBird access "
+                         f"({_md(a.reason)})" for a in changes.netbird], box)
         lines.append("")
     warning = lost_devices(changes, box)
     if warning:

@@ -49,7 +49,7 @@ from .problems import Problem
 from .report import format_problems
 from .revision import EMPTY, NoRevision, Revision, load_revision, read_files, resolve_commit, review_base
 from .settings import Settings
-from .text import SUMMARY_BUDGET, code_block, counted, visible
+from .text import SUMMARY_BUDGET, code_block, counted, visible_lines
 
 CHECKOUT = Path(__file__).resolve().parents[2]  # the checkout this code runs from
 USER_TYPE = "authentik_user"
@@ -429,7 +429,7 @@ def _shown(result: OfflinePlan) -> str:
         lines += [f"!!   {address}" for address in users]
     # Terraform's plan and the notes quote users.json's text as it is: a name `##[group]` would
     # be a workflow command in a CI log that shows it (text.visible).
-    return "\n".join(visible(line) for line in "\n".join(lines).split("\n")) + "\n"
+    return visible_lines("\n".join(lines)) + "\n"
 
 
 def main(root: Path, roster: Roster, settings: Settings, *, base: str | None = None, fmt: str = "text",
@@ -449,7 +449,7 @@ def main(root: Path, roster: Roster, settings: Settings, *, base: str | None = N
         return 1
     except PlanError as e:
         if e.detail:  # terraform's output may quote users.json's text: a CI log shows it
-            err.write("\n".join(visible(line) for line in e.detail.rstrip("\n").split("\n")) + "\n")
+            err.write(visible_lines(e.detail.rstrip("\n")) + "\n")
         err.write(f"main.py plan: {e.message}\n")
         return e.status
     (report_markdown if fmt == "markdown" else report)(result, out)

@@ -20,7 +20,7 @@ from .gitref import (MergeBase, Missing, NotAFile, Unreadable, ahead_of_upstream
                      resolve)
 from .loading import FILES, Loaded, Sources, build_unchecked, validate
 from .model import Prior, Roster
-from .text import visible
+from .text import visible_lines
 from .problems import Problem
 from .settings import Settings
 from .settings_file import load_settings
@@ -208,7 +208,7 @@ def review_base(root: Path, base: str | None, command: str) -> tuple[str, str, s
     note = detached_note(root, command) if found is None else criss_cross_note(found, command)
     # The notes name the upstream, origin/HEAD by its branch, which the remote names: git takes a
     # bidirectional override or a line separator in a ref name (a fork a reviewer cloned).
-    return ref, label, note and "".join(visible(line) + "\n" for line in note.rstrip("\n").split("\n"))
+    return ref, label, note and visible_lines(note.rstrip("\n")) + "\n"
 
 
 def resolve_commit_or_none(root: Path, ref: str) -> str | None:

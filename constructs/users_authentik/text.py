@@ -18,7 +18,8 @@ look-alike key, the characters that must not be in a name, and safe quoting for 
   soft hyphen...) a name must not contain.
 - visible(): text safe for a terminal and a CI log: controls, format characters, lone
   surrogates and line separators written as escapes (\\x1b, \\u202e), like Python's repr,
-  and the `#` that would start a GitHub workflow command (`##[`) as \\x23.
+  and the `#` that would start a GitHub workflow command (`##[`) as \\x23; visible_lines()
+  keeps a text's line breaks.
 - code_block(): text as a Markdown code block that no line of the text can close.
 """
 
@@ -82,6 +83,11 @@ def visible(text: str) -> str:
     # user text): a display name `##[add-mask]…` or `##[group]` hid lines of CI's log,
     # `##[error]…` made an annotation of its own.
     return text.replace("##[", "#\\x23[") if "##[" in text else text
+
+
+def visible_lines(text: str) -> str:
+    """visible() of each line of text, its "\n" line breaks kept (a report, a plan, git's notes)."""
+    return "\n".join(visible(line) for line in text.split("\n"))
 
 
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

@@ -98,7 +98,7 @@ def install_standin_provider(
     # instead of downloading it from a registry (the plan in CI and on a reviewer's machine
     # reaches no network; with `direct`, a provider other than authentik was fetched).
     config.write_text(
-        "# CLI config for the stand-in provider (tests only).\n"
+        "# CLI config for the stand-in provider (the tests and `plan`).\n"
         "provider_installation {\n"
         f"  filesystem_mirror {{\n    path    = {json.dumps(str(mirror))}\n    include = {addresses}\n  }}\n"
         "}\n"
