@@ -216,6 +216,32 @@ def test_cdktfs_start_hands_the_gil_over_sooner_only_while_it_runs(caller_interv
     assert sys.getswitchinterval() == caller_interval
 
 
+@pytest.mark.parametrize("collecting", [True, False])
+def test_a_run_walks_no_cycles_and_leaves_the_callers_collector(
+        project: Path, collecting: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One run is a batch whose objects live until it ends: the cyclic collector would walk
+    # 10,000 users' objects again and again (bench/README.md). A caller in the same process
+    # (these tests, init's own synth) gets its own setting back, on a failure too.
+    import gc
+
+    from users_authentik import pipeline
+    seen: list[bool] = []
+    real = pipeline.run
+
+    def run(*args, **kw):
+        seen.append(gc.isenabled())
+        return real(*args, **kw)
+    monkeypatch.setattr(pipeline, "run", run)
+    (gc.enable if collecting else gc.disable)()
+    try:
+        assert run_main(project, "check").returncode == 0
+        write_json(project / "users.json", {"users": {"x": {"name": "X"}}})  # no email: a problem
+        assert run_main(project, "check").returncode == 1
+        assert seen == [False, False] and gc.isenabled() is collecting
+    finally:
+        gc.enable()
+
+
 def test_starts_that_overlap_leave_the_callers_interval(caller_interval: float) -> None:
     # Two runs on two threads of one process (an embedding caller): the second start must
     # not take the first one's short interval for the caller's and restore that.

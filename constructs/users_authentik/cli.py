@@ -13,6 +13,7 @@ repository: the removal guard, diff and plan read git relative to it.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from pathlib import Path
@@ -134,8 +135,14 @@ def main(argv: list[str] | None = None, root: Path | None = None, *, prog: str |
     args = build_parser(prog or Path(sys.argv[0]).name).parse_args(_with_default_command(list(sys.argv[1:] if argv is None else argv)))
     # A rebuild renders cdk.tf.json whatever settings.json says: cdktf starts before the
     # rest of the package is even imported (cdktf_start.py). Without one, synth decides later.
-    starting = CdktfStart() if args.command == "synth" and _rebuild(args) else None
+    collecting = gc.isenabled()
+    # One run of a command is a batch: what it builds (the parsed users.json, the model, cdktf's
+    # classes) lives until it ends, and reference counting frees the rest. The cyclic collector
+    # would only walk all of it again and again to free next to nothing (bench/README.md).
+    gc.disable()
+    starting = None
     try:
+        starting = CdktfStart() if args.command == "synth" and _rebuild(args) else None
         return _start(args, root, starting)
     except ModuleNotFoundError as gone:  # a lazy import dependencies.NEEDS does not list
         sys.stderr.write(dependencies.message([gone.name or str(gone)]))
@@ -143,6 +150,8 @@ def main(argv: list[str] | None = None, root: Path | None = None, *, prog: str |
     finally:
         if starting is not None:
             starting.join()
+        if collecting:  # a caller in the same process (the tests, init's own synth) gets it back
+            gc.enable()
 
 
 def _start(args: argparse.Namespace, root: Path | None, starting: CdktfStart | None) -> int:
