@@ -7,11 +7,11 @@ The package is installed from this checkout (`make install`: pip install -e .).
 import sys
 
 try:
-    from users_authentik.cli import main
+    from users_authentik.cli import console
 except ModuleNotFoundError as gone:  # not installed for this python: one line, not a traceback
     sys.stderr.write(f"main.py: {sys.executable} cannot import {gone.name} (the users-authentik package or "
                      "a requirement of it): run `make install`, then `.venv/bin/python main.py`\n")
     sys.exit(2)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console())

@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli import main
+from .cli import console
 
-sys.exit(main(prog="users-authentik"))
+sys.exit(console(prog="users-authentik"))
