@@ -204,3 +204,41 @@ def test_valid_edits_are_accepted(project: Path, capsys: pytest.CaptureFixture[s
     (project / "users.json").write_text(edit(ok))
     assert main(["check"], root=project) == 0, capsys.readouterr().err
     assert read_json(project / "users.json")["groups"]["dev"]["attributes"] == {"netbird": True}
+
+
+@pytest.mark.parametrize("repeat", ["each entry repeats its keys", "every username twice"])
+def test_a_file_of_repeated_keys_is_reported_in_one_pass(repeat: str) -> None:
+    # Hostile users.json: where a repeated key's second line is was one search of the whole text
+    # per object and key, so 10,000 entries repeating "name" and "email" (1 MB) took ~50 s and
+    # 10,000 usernames each written twice ~8 s, growing with the square of the size: minutes of
+    # CI for a pull request. One pass over the text now, whatever the number of keys.
+    import time
+
+    from users_authentik import parse
+    n = 10_000
+    if repeat == "each entry repeats its keys":
+        entries = [f'"u{i}": {{"name": "N", "name": "N", "email": "u{i}@e.org", "email": "u{i}@e.org"}}' for i in range(n)]
+        expected = 2 * n
+    else:
+        entries = [f'"u{i}": {{"name": "N", "email": "u{i}@e.org"}}' for i in range(n)] * 2
+        expected = n
+    text = '{"users": {\n' + ",\n".join(entries) + "\n}}"
+    start = time.process_time()
+    _, problems = parse.load_json(text.encode(), "users.json")
+    assert len(problems) == expected
+    assert time.process_time() - start < 3, "quadratic again"
+    if repeat == "every username twice":  # each key twice in the file: its second line is named
+        assert problems[0].location == f"users.u0 (line {n + 2})"
+
+
+def test_the_line_of_a_repeated_key_is_found_past_tricky_strings() -> None:
+    # Strings that look like keys (a value starting with a colon, escaped quotes) must not
+    # throw the scan off, and a key written with an escape is the same key.
+    from users_authentik import parse
+    text = ('{"users": {\n'
+            '  "ada": {"name": "Ada", "email": "ada@e.org", "path": ": not a key"},\n'
+            '  "bo\\"b": {"name": "\\": x", "email": "b@e.org"},\n'
+            '  "\\u0061da": {"name": "Ada 2", "email": "ada2@e.org"}\n'
+            "}}")
+    _, problems = parse.load_json(text.encode(), "users.json")
+    assert [p.location for p in problems] == ["users.ada (line 4)"]

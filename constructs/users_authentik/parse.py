@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import re
@@ -50,6 +51,7 @@ class _Findings:
         if not (self.repeated or self.not_json):
             return []
         problems = []
+        lines = _key_lines(text, {key for keys in self.repeated.values() for key in keys})
         for path, node in _walk(data):
             if isinstance(node, _NotJSON):
                 problems.append(Problem(
@@ -57,7 +59,7 @@ class _Findings:
                     "write a number (JSON has no NaN or Infinity, and Authentik ids are whole numbers)"))
             elif isinstance(node, dict) and id(node) in self.repeated:
                 for key in self.repeated[id(node)]:
-                    line = _line_of_key(text, key)
+                    line = lines[key]
                     problems.append(Problem(
                         file, where(*path, key) + (f" (line {line})" if line else ""),
                         f'the key "{key}" appears twice in one object; JSON keeps only the last one',
@@ -207,8 +209,24 @@ def load_json(data: bytes, file: str, free_form: tuple[FreeForm, ...] = ()) -> t
     return parse_json(text, file, free_form)
 
 
-def _line_of_key(text: str, key: str) -> int | None:
-    """The line of the second `"key":`, when the file has exactly two (else the path alone
-    says where: the key is a common one, like "email")."""
-    hits = [m.start() for m in re.finditer(re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:", text)]
-    return text.count("\n", 0, hits[1]) + 1 if len(hits) == 2 else None
+def _key_lines(text: str, keys: set[str]) -> dict[str, int | None]:
+    """For each of `keys`: the line of its second occurrence as a key in the file when it has
+    exactly two (else None: the key is a common one, like "email", and the path alone says
+    where). One pass over the text whatever the number of keys: a search per key made a
+    hostile file (10,000 usernames each written twice) quadratic, minutes of CI."""
+    found: dict[str, list[int]] = {key: [] for key in keys}
+    # Every string token of valid JSON, in order (quotes inside strings are escaped): matching
+    # each one keeps the scan aligned; a token followed by a colon is a key.
+    for token in _STRING_TOKEN.finditer(text):
+        if token.group(2) is None:
+            continue
+        raw = token.group(1)
+        key = json.loads(f'"{raw}"') if "\\" in raw else raw
+        hits = found.get(key)
+        if hits is not None and len(hits) < 3:
+            hits.append(token.start())
+    newlines = [m.start() for m in re.finditer("\n", text)] if keys else []
+    return {key: bisect.bisect_left(newlines, hits[1]) + 1 if len(hits) == 2 else None for key, hits in found.items()}
+
+
+_STRING_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"\s*(:)?')
