@@ -9,11 +9,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 18,20
 export CHECKPOINT_DISABLE := 1
-# Stamps are named by the content of what they install, so a fresh clone with the same
-# requirements reuses an existing venv (pre-commit hooks run make on every commit).
-RUNTIME := $(VENV)/.runtime-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+# Stamps are named by the content of what they install (the hashed locks, see `lock` below),
+# so a fresh clone with the same locks reuses an existing venv (pre-commit hooks run make on
+# every commit), and a regenerated lock installs again.
+RUNTIME := $(VENV)/.runtime-$(shell cat requirements.lock | cksum | cut -d' ' -f1)
 PACKAGE := $(VENV)/.package-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-DEV     := $(VENV)/.dev-$(shell cat requirements.txt requirements-plan.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+DEV     := $(VENV)/.dev-$(shell cat requirements-dev.lock | cksum | cut -d' ' -f1)
 
 # The engine, built from its Go module (tools/README.md). The stamp is named by the pin, so the
 # build runs again only when tools/go.mod or tools/go.sum change.
@@ -27,7 +28,7 @@ TOFU_LDFLAGS := -s -w -X 'github.com/opentofu/opentofu/version.dev=no'
 GO_ENV     := CGO_ENABLED=0 GOWORK=off GOFLAGS=
 GO_BUILD   := build -mod=readonly -trimpath -buildvcs=false
 
-.PHONY: synth check test setup install tools bench bench-engine clean
+.PHONY: synth check test setup install tools bench bench-engine lock clean
 
 synth: $(RUNTIME)
 	$(BIN)/python main.py
@@ -94,12 +95,15 @@ $(TOFU_STAMP):
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements-pip.lock
 	touch $@
 
-# With the package (editable), so `make synth` on a fresh clone runs main.py at once.
+# Every install of the requirements is from a hashed lock (`lock` below): pip checks each file
+# it downloads against the lock's sha256s and refuses any other. The package itself with
+# --no-deps: its dependencies are the lock's, already installed. With the package (editable),
+# so `make synth` on a fresh clone runs main.py at once.
 $(RUNTIME): $(VENV)/.created
-	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
@@ -109,8 +113,29 @@ $(PACKAGE): $(RUNTIME)
 	touch $@
 
 $(DEV): $(RUNTIME)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	touch $@
+
+# The hashed locks: requirements*.txt are the pins people edit (pyproject.toml reads
+# requirements.txt and requirements-plan.txt as the package's dependencies and `plan` extra);
+# `make lock` writes each lock below from the files named after it, with pip-compile
+# (pip-tools, requirements-dev.txt) and the sha256 of every file PyPI has for each pinned
+# version (any platform's wheel, the sdist), fetched anew (--no-reuse-hashes). A lock holds
+# exactly its files' name==version pins (tests/test_locks.py). Needs the network; commit the
+# locks with the pins. A lock is a Python 3.11+ closure on Linux and macOS (markers such as
+# colorama's on Windows are not in the pins).
+LOCKS := requirements.lock requirements-plan.lock requirements-dev.lock requirements-pip.lock
+requirements.lock: requirements.txt
+requirements-plan.lock: requirements.txt requirements-plan.txt
+requirements-dev.lock: requirements-dev.txt
+requirements-pip.lock: requirements-pip.txt
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+  --no-reuse-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+  --no-emit-trusted-host
+.PHONY: $(LOCKS)
+lock: $(LOCKS)
+$(LOCKS): $(DEV)
+	$(PIP_COMPILE) --output-file=$@ $(filter %.txt,$^)
 
 # cdktf-cli, only for `npx cdktf synth` and its test; main.py itself needs no npm package.
 node_modules/.installed: package.json package-lock.json

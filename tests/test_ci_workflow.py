@@ -27,7 +27,9 @@ from users_authentik.synth import MODULE_FILES, ROWS_FILE, STACK_FILE, render_ro
 
 WORKFLOW = ROOT / ".github" / "workflows" / "users.yml"
 ACTION = ROOT / "action.yml"
-EXTRA = ("Makefile", "requirements.txt", "requirements-plan.txt", "requirements-dev.txt", "pyproject.toml", ".gitignore")
+EXTRA = ("Makefile", "requirements.txt", "requirements-plan.txt", "requirements-dev.txt", "requirements-pip.txt",
+         "requirements.lock", "requirements-plan.lock", "requirements-dev.lock", "requirements-pip.lock",
+         "pyproject.toml", ".gitignore")
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
@@ -326,7 +328,7 @@ def test_the_plan_is_off_unless_asked_and_gets_no_token() -> None:
     # The OpenTofu the tests build and run (tools/go.mod): tofu-controller v0.16.3's.
     built = re.search(r"^\s*github\.com/opentofu/opentofu v(\S+)", (ROOT / "tools" / "go.mod").read_text(), re.M)
     assert built and tofu["with"]["tofu_version"] == built[1]
-    assert '-r "$GITHUB_ACTION_PATH/requirements-plan.txt"' in step("users", "plan-install")["run"]
+    assert '--require-hashes -r "$GITHUB_ACTION_PATH/requirements-plan.lock"' in step("users", "plan-install")["run"]
 
 
 def test_the_plan_step_summarizes_the_pull_requests_plan_inside_its_fence(repo: Path, terraform_cli: str) -> None:
