@@ -16,7 +16,7 @@ STACK = {"jsii": "jsii", "constructs": "constructs", "cdktf": "cdktf"}  # only t
 # synth needs STACK only when cdk.tf.json is rebuilt (pipeline.py reports it then); plan always renders it.
 NEEDS = {"check": CHECKS, "diff": CHECKS, "synth": CHECKS, "plan": {**CHECKS, **STACK}}
 HINT = ("run `make install` (it sets up .venv with requirements.txt and this package), then `.venv/bin/python main.py`; "
-        "or `pip install -r requirements.txt` for this python")
+        "or `pip install --require-hashes -r requirements.lock` for this python")
 
 
 def missing(command: str) -> list[str]:

@@ -55,7 +55,7 @@ CHECKOUT = Path(__file__).resolve().parents[2]  # the checkout this code runs fr
 USER_TYPE = "authentik_user"
 IGNORED_TF_ENV = ("TF_CLI_ARGS", "TF_DATA_DIR", "TF_WORKSPACE")
 EXTRA_HINT = ("install the package's `plan` extra: pip install 'users-authentik[plan]' "
-              "(in a checkout: `make setup`, or pip install -r requirements-dev.txt)")
+              "(in a checkout: `make setup`, or pip install --require-hashes -r requirements-plan.lock)")
 INSTALL_HINT = ("install Terraform (https://developer.hashicorp.com/terraform/install) "
                 "or OpenTofu (https://opentofu.org/docs/intro/install/) and put it on PATH, "
                 "or run `make setup` with Go installed to build OpenTofu into .tools/bin")
