@@ -167,6 +167,7 @@ def test_pip_refuses_a_file_the_lock_does_not_hash(tmp_path: Path) -> None:
                               timeout=300)
 
     good = download(entry, "good")
+    assert "HASHES" not in good.stderr, f"requirements.lock's own hashes for publication: {good.stderr}"
     if good.returncode != 0:
         pytest.skip(f"cannot fetch publication from the index (no network?): {good.stderr.strip()[-300:]}")
     assert [p.name for p in (tmp_path / "good").iterdir()] == ["publication-0.0.3-py2.py3-none-any.whl"]
