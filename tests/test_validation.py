@@ -242,3 +242,68 @@ def test_the_line_of_a_repeated_key_is_found_past_tricky_strings() -> None:
             "}}")
     _, problems = parse.load_json(text.encode(), "users.json")
     assert [p.location for p in problems] == ["users.ada (line 4)"]
+
+
+# --- Hostile sizes: work that grew with the square of the input (red team) -------------------
+
+def test_a_long_hostile_email_is_refused_in_linear_time() -> None:
+    # The email pattern "^[^@\s]+@[^@\s]+\.[^@\s]+$" backtracked over every dot of the domain
+    # with every end: "a@" + 100,000 dots + "@" took ~60 s to refuse (fastjsonschema, then
+    # jsonschema again), 200 KB four times that; one user of a pull request was enough.
+    import re
+    import time
+
+    from users_authentik.check import check_users
+    from users_authentik.schema_check import load_schema
+    from users_authentik.settings import Settings
+    pattern = load_schema("users.schema.json")["$defs"]["user"]["properties"]["email"]["pattern"]
+    old = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$(?!\n)")  # what it means, on short texts
+    for text in ("a@b.c", "a@.b", "a@b.", "a@..", "a@.b.", "a.b@c", "a@b@c.d", "a@b.c\n", "a@b .c", "@b.c", "a@bc"):
+        assert bool(re.search(pattern, text)) == bool(old.search(text)), text
+    data = {"users": {"admin": {"name": "A", "email": "admin@e.org", "is_admin": True},
+                      "evil": {"name": "E", "email": "a@" + "." * 100_000 + "@"}}}
+    start = time.process_time()
+    problems = check_users(data, Settings.defaults(), "users.json")
+    assert [p.location for p in problems] == ["users.evil.email"]
+    assert time.process_time() - start < 2, "the email pattern backtracks again"
+
+
+def test_many_undeclared_groups_are_reported_in_near_linear_time() -> None:
+    # Each group a user names that "groups" does not declare got a "did you mean" from
+    # difflib against every declared group: 2,000 declared and 2,000 undeclared (230 KB)
+    # took ~45 s, 8,000 of each (1 MB) over 10 minutes.
+    import time
+
+    from users_authentik.check import check_users
+    from users_authentik.settings import Settings
+    n = 2000
+    data = {"groups": {f"grp-{i:06d}": {} for i in range(n)},
+            "users": {f"u{i}": {"name": "U", "email": f"u{i}@e.org", "groups": [f"grq-{i:06d}"]} for i in range(n)}}
+    data["users"]["u0"]["is_admin"] = True
+    start = time.process_time()
+    problems = check_users(data, Settings.defaults(), "users.json")
+    assert len([p for p in problems if "is not declared" in p.problem]) == n
+    assert any('(did you mean "grp-000000"?)' in p.problem for p in problems)  # the first ones keep their hint
+    assert time.process_time() - start < 3, "quadratic again"
+
+
+def test_many_new_single_member_groups_are_compared_in_near_linear_time() -> None:
+    # group_typos compared each group that only one entry names with every known group
+    # (difflib), rebuilding the list each time: 2,000 such groups (200 KB) made check and diff
+    # take ~20 s each, 10,000 minutes.
+    import time
+
+    from users_authentik.changes import group_typos
+    from users_authentik.model import build_roster
+    from users_authentik.settings import Settings
+    settings = Settings.defaults()
+    base = build_roster({"users": {"a": {"name": "A", "email": "a@e.org", "groups": ["dev"]}}}, settings)
+    n = 2000
+    head = build_roster({"users": {"a": {"name": "A", "email": "a@e.org", "groups": ["dev"]},
+                                   "b": {"name": "B", "email": "b@e.org", "groups": ["deve"]},
+                                   **{f"u{i}": {"name": "U", "email": f"u{i}@e.org", "groups": [f"team-{i:06d}"]}
+                                      for i in range(n)}}}, settings)
+    start = time.process_time()
+    typos = group_typos(base, head)
+    assert ("deve", "dev") in typos
+    assert time.process_time() - start < 3, "quadratic again"

@@ -16,6 +16,10 @@ from .model import Group, Roster, User, diff_fields
 from .settings import Settings
 from .text import fold
 
+# A hostile change naming thousands of new groups made this quadratic (tests/test_validation.py).
+SUGGESTIONS = 20
+SUGGESTED_LENGTH = 150
+
 
 @dataclass(frozen=True)
 class FieldChange:
@@ -163,11 +167,15 @@ def group_typos(base: Roster, head: Roster) -> tuple[tuple[str, str], ...]:
     for u in head.users:
         for g in u.groups:
             members[g] = members.get(g, 0) + 1
-    known = sorted(at_base | set(members))
+    known = sorted(k for k in at_base | set(members) if len(k) <= SUGGESTED_LENGTH)
     out = []
+    lookups = 0  # difflib against every known group: a bounded number of them (check.SUGGESTIONS)
     for g in head.groups:
         if g.name in at_base or g.authentik_id is not None or members.get(g.name, 0) > 1:
             continue
+        if lookups >= SUGGESTIONS or len(g.name) > SUGGESTED_LENGTH:
+            continue
+        lookups += 1
         close = difflib.get_close_matches(g.name, [k for k in known if k != g.name and k.casefold() != g.name.casefold()],
                                           n=1, cutoff=0.75)
         if close:

@@ -28,6 +28,10 @@ RESERVED_USERNAMES = frozenset({"akadmin", "AnonymousUser"})
 RESERVED_PREFIXES = ("ak-",)
 # Group attributes are the user's own data: control characters are allowed there only.
 FREE_FORM = (("groups", None, "attributes"),)
+# "did you mean" (difflib, against every candidate) for this many distinct names per run, and
+# only between names this long: difflib's cost grows with both (tests/test_validation.py).
+SUGGESTIONS = 20
+SUGGESTED_LENGTH = 150
 
 
 def check_users(data: Any, settings: Settings, file: str) -> list[Problem]:
@@ -194,6 +198,8 @@ def _groups(users: dict[str, dict], declared: dict | None, superuser_group: str,
         problems.append(Problem(file, where("groups", superuser_group),
                                 f'"{superuser_group}" is the superuser group, which this module only looks up',
                                 'remove it from "groups"; grant it with "is_admin": true on the user'))
+    hints: dict[str, list[str]] = {}
+    candidates = [g for g in declared or () if len(g) <= SUGGESTED_LENGTH]
     for name in sorted(users):
         groups = users[name].get("groups")
         if not isinstance(groups, list):
@@ -206,7 +212,12 @@ def _groups(users: dict[str, dict], declared: dict | None, superuser_group: str,
                                         f'"{group}" is the superuser group; membership is granted by "is_admin"',
                                         f'remove "{group}" from groups and set "is_admin": true'))
             elif declared is not None and group not in declared:
-                close = difflib.get_close_matches(group, list(declared), n=1)
+                if group not in hints:
+                    # difflib against every declared group: a bounded number of distinct names
+                    # get a hint, or a hostile file of thousands of each is quadratic (minutes).
+                    hints[group] = (difflib.get_close_matches(group, candidates, n=1)
+                                    if len(hints) < SUGGESTIONS and len(group) <= SUGGESTED_LENGTH else [])
+                close = hints[group]
                 problems.append(Problem(file, where("users", name, "groups", i),
                                         f'group "{group}" is not declared in the top-level "groups" section'
                                         + (f' (did you mean "{close[0]}"?)' if close else ""),
