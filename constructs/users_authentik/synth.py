@@ -111,8 +111,8 @@ def render_stack(settings: Settings) -> str:
     if unpinned:
         # Either this venv is stale, or requirements.txt was bumped (by hand, Renovate,
         # Dependabot) without STACK_LIBRARIES: the message cannot tell which, so says both.
-        raise UnpinnedLibraries("; ".join(unpinned) + ". Install requirements.txt (`make install`, or "
-                                "`pip install -r requirements.txt`) so that cdk.tf.json is what CI renders; "
+        raise UnpinnedLibraries("; ".join(unpinned) + ". Install the pins (`make install`, or "
+                                "`pip install --require-hashes -r requirements.lock`) so that cdk.tf.json is what CI renders; "
                                 "if requirements.txt itself was bumped, bump synth.STACK_LIBRARIES to the same "
                                 "versions and run `python3 main.py --rebuild`")
     from .cdk import App  # cdktf (and Node) start here (or in cdktf_start.CdktfStart), and only here
