@@ -14,11 +14,7 @@ from typing import Any
 
 from .model import Group, Roster, User, diff_fields
 from .settings import Settings
-from .text import fold
-
-# A hostile change naming thousands of new groups made this quadratic (tests/test_validation.py).
-SUGGESTIONS = 20
-SUGGESTED_LENGTH = 150
+from .text import SUGGESTED_LENGTH, SUGGESTIONS, fold
 
 
 @dataclass(frozen=True)
@@ -169,7 +165,7 @@ def group_typos(base: Roster, head: Roster) -> tuple[tuple[str, str], ...]:
             members[g] = members.get(g, 0) + 1
     known = sorted(k for k in at_base | set(members) if len(k) <= SUGGESTED_LENGTH)
     out = []
-    lookups = 0  # difflib against every known group: a bounded number of them (check.SUGGESTIONS)
+    lookups = 0  # difflib against every known group: a bounded number of them (text.SUGGESTIONS)
     for g in head.groups:
         if g.name in at_base or g.authentik_id is not None or members.get(g.name, 0) > 1:
             continue

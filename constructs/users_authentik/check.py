@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Iterator
 from .problems import Problem, where
 from .schema_check import check_schema
 from .settings import Settings
-from .text import describe, invisible, keys, non_ascii
+from .text import SUGGESTED_LENGTH, SUGGESTIONS, describe, invisible, keys, non_ascii
 
 SCHEMA = "users.schema.json"
 
@@ -28,10 +28,6 @@ RESERVED_USERNAMES = frozenset({"akadmin", "AnonymousUser"})
 RESERVED_PREFIXES = ("ak-",)
 # Group attributes are the user's own data: control characters are allowed there only.
 FREE_FORM = (("groups", None, "attributes"),)
-# "did you mean" (difflib, against every candidate) for this many distinct names per run, and
-# only between names this long: difflib's cost grows with both (tests/test_validation.py).
-SUGGESTIONS = 20
-SUGGESTED_LENGTH = 150
 
 
 def check_users(data: Any, settings: Settings, file: str) -> list[Problem]:
@@ -212,9 +208,7 @@ def _groups(users: dict[str, dict], declared: dict | None, superuser_group: str,
                                         f'"{group}" is the superuser group; membership is granted by "is_admin"',
                                         f'remove "{group}" from groups and set "is_admin": true'))
             elif declared is not None and group not in declared:
-                if group not in hints:
-                    # difflib against every declared group: a bounded number of distinct names
-                    # get a hint, or a hostile file of thousands of each is quadratic (minutes).
+                if group not in hints:  # a bounded number of distinct names get a hint (text.SUGGESTIONS)
                     hints[group] = (difflib.get_close_matches(group, candidates, n=1)
                                     if len(hints) < SUGGESTIONS and len(group) <= SUGGESTED_LENGTH else [])
                 close = hints[group]

@@ -214,6 +214,8 @@ def _key_lines(text: str, keys: set[str]) -> dict[str, int | None]:
     exactly two (else None: the key is a common one, like "email", and the path alone says
     where). One pass over the text whatever the number of keys: a search per key made a
     hostile file (10,000 usernames each written twice) quadratic, minutes of CI."""
+    if not keys:
+        return {}
     found: dict[str, list[int]] = {key: [] for key in keys}
     # Every string token of valid JSON, in order (quotes inside strings are escaped): matching
     # each one keeps the scan aligned; a token followed by a colon is a key.
@@ -225,7 +227,7 @@ def _key_lines(text: str, keys: set[str]) -> dict[str, int | None]:
         hits = found.get(key)
         if hits is not None and len(hits) < 3:
             hits.append(token.start())
-    newlines = [m.start() for m in re.finditer("\n", text)] if keys else []
+    newlines = [m.start() for m in re.finditer("\n", text)]
     return {key: bisect.bisect_left(newlines, hits[1]) + 1 if len(hits) == 2 else None for key, hits in found.items()}
 
 

@@ -110,6 +110,12 @@ def counted(n: int, noun: str) -> str:
 # under it, so no pull request can make its own summary disappear with its warnings.
 SUMMARY_BUDGET = 1024 * 1024 - 24 * 1024
 
+# "Did you mean" (difflib, one name against every candidate) for at most this many distinct
+# names per run, and only between names this long: its cost grows with both, and a hostile
+# file of thousands of near-miss groups made check and diff quadratic (tests/test_validation.py).
+SUGGESTIONS = 20
+SUGGESTED_LENGTH = 150
+
 
 def code_block(text: str) -> str:
     """text in a fenced Markdown code block (GitHub's job summary, a comment). A fence is closed
